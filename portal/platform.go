@@ -1,0 +1,17 @@
+package portal
+
+import "slices"
+
+// Platform names an operating system and architecture an artifact or bootloader is built for.
+type Platform string
+
+// Platforms lists every platform the portal builds for, in the order people see them.
+var Platforms = []Platform{
+	"linux-amd64", "linux-arm64",
+	"windows-amd64", "windows-arm64",
+	"darwin-amd64", "darwin-arm64",
+	"android-arm64",
+}
+
+// Valid reports whether p is one of Platforms.
+func (p Platform) Valid() bool { return slices.Contains(Platforms, p) }

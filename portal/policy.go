@@ -1,0 +1,137 @@
+package portal
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// RuleType is the type of value a policy rule takes.
+type RuleType string
+
+const (
+	RuleBool    RuleType = "boolean"
+	RuleInt     RuleType = "integer"
+	RuleVersion RuleType = "version"
+)
+
+// RuleSpec describes one IT policy rule the portal knows how to deploy.
+type RuleSpec struct {
+	Name        string   `json:"name"`
+	Type        RuleType `json:"type"`
+	Min         int64    `json:"min,omitempty"`
+	Max         int64    `json:"max,omitempty"`
+	Description string   `json:"description"`
+}
+
+// RuleCatalogue lists every known rule. Names are API: add, never rename.
+var RuleCatalogue = []RuleSpec{
+	{Name: "password_required", Type: RuleBool, Description: "The device must be protected by a password or passcode."},
+	{Name: "password_min_length", Type: RuleInt, Min: 4, Max: 64, Description: "Shortest password the device accepts."},
+	{Name: "password_require_alphanumeric", Type: RuleBool, Description: "The password must contain letters and digits."},
+	{Name: "password_max_age_days", Type: RuleInt, Min: 1, Max: 730, Description: "Days before the password must be changed."},
+	{Name: "max_failed_unlocks_before_wipe", Type: RuleInt, Min: 2, Max: 16, Description: "Failed unlock attempts after which the device erases itself."},
+	{Name: "screen_lock_timeout_s", Type: RuleInt, Min: 10, Max: 86400, Description: "Seconds of inactivity before the screen locks."},
+	{Name: "camera_disabled", Type: RuleBool, Description: "The camera may not be used."},
+	{Name: "bluetooth_disabled", Type: RuleBool, Description: "Bluetooth may not be used."},
+	{Name: "storage_encryption_required", Type: RuleBool, Description: "The device's storage must be encrypted."},
+	{Name: "min_os_version", Type: RuleVersion, Description: "Oldest operating system version allowed, as MAJOR[.MINOR[.PATCH]]."},
+}
+
+// RuleNames returns the names of every known rule, sorted.
+func RuleNames() []string {
+	names := make([]string, len(RuleCatalogue))
+	for i, r := range RuleCatalogue {
+		names[i] = r.Name
+	}
+	sort.Strings(names)
+	return names
+}
+
+func ruleSpec(name string) (RuleSpec, bool) {
+	i := slices.IndexFunc(RuleCatalogue, func(r RuleSpec) bool { return r.Name == name })
+	if i < 0 {
+		return RuleSpec{}, false
+	}
+	return RuleCatalogue[i], true
+}
+
+var versionRE = regexp.MustCompile(`^(0|[1-9][0-9]{0,5})(\.(0|[1-9][0-9]{0,5})){0,2}$`)
+
+// Rules are a policy's rule values, keyed by rule name: bool, int64 or string
+// according to the rule's type. Only DecodeRules makes them, so they are always valid.
+type Rules map[string]any
+
+// DecodeRules parses a JSON object of rules, refusing unknown names and
+// values of the wrong type or out of range, naming the field at fault.
+func DecodeRules(data []byte) (Rules, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
+		return nil, Invalid("rules", "must be an object of rule names to values")
+	}
+	rules := make(Rules, len(raw))
+	for _, name := range sortedKeys(raw) {
+		v, err := decodeRule(name, raw[name])
+		if err != nil {
+			return nil, err
+		}
+		rules[name] = v
+	}
+	return rules, nil
+}
+
+func decodeRule(name string, raw json.RawMessage) (any, error) {
+	field := "rules." + name
+	spec, ok := ruleSpec(name)
+	if !ok {
+		return nil, Invalid(field, "unknown rule; known rules are %s", strings.Join(RuleNames(), ", "))
+	}
+	switch spec.Type {
+	case RuleBool:
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, Invalid(field, "must be true or false")
+		}
+		return b, nil
+	case RuleInt:
+		var n int64
+		d := json.NewDecoder(bytes.NewReader(raw))
+		if err := d.Decode(&n); err != nil {
+			return nil, Invalid(field, "must be a whole number from %d to %d", spec.Min, spec.Max)
+		}
+		if n < spec.Min || n > spec.Max {
+			return nil, Invalid(field, "must be from %d to %d, not %d", spec.Min, spec.Max, n)
+		}
+		return n, nil
+	case RuleVersion:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || !versionRE.MatchString(s) {
+			return nil, Invalid(field, "must be a version such as \"14\" or \"10.3.1\"")
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("rule %s: unhandled type %s", name, spec.Type)
+}
+
+// UnmarshalJSON decodes and validates rules.
+func (r *Rules) UnmarshalJSON(data []byte) error {
+	rules, err := DecodeRules(data)
+	if err != nil {
+		return err
+	}
+	*r = rules
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,208 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"provportal/admin/api"
+	"provportal/packages/blob"
+	"provportal/portal"
+	"provportal/portal/auth"
+	"provportal/portal/gormstore"
+	"provportal/portal/web"
+)
+
+// Config is the portal server's configuration.
+type Config struct {
+	Addr        string // --addr, PORTAL_ADDR
+	DataDir     string // --data-dir, PORTAL_DATA_DIR
+	DatabaseURL string // --database-url, DATABASE_URL; empty: SQLite in DataDir
+	PublicURL   string // --public-url, PORTAL_PUBLIC_URL
+	// PhoneRegion reads phone numbers written without a country code (--phone-region, PORTAL_PHONE_REGION).
+	PhoneRegion string
+	// MaxArtifactSize is the largest app artifact accepted, in bytes (--max-artifact-size, PORTAL_MAX_ARTIFACT_SIZE).
+	MaxArtifactSize int64
+	// TokenTTL is how long an administrator's token lives (--token-ttl, PORTAL_TOKEN_TTL).
+	TokenTTL time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may take to finish after SIGTERM.
+	ShutdownTimeout time.Duration
+	// HashParams are the argon2id costs for new passwords.
+	HashParams auth.Params
+}
+
+// Defaults returns the configuration a portal has when nothing is set.
+func Defaults() Config {
+	return Config{
+		Addr: ":8080", DataDir: "./data", PublicURL: "http://localhost:8080", PhoneRegion: "US",
+		MaxArtifactSize: 2 << 30, TokenTTL: 12 * time.Hour, ShutdownTimeout: 30 * time.Second,
+		HashParams: auth.DefaultParams,
+	}
+}
+
+// Validate checks the configuration once, before anything starts.
+func (c Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("the data directory (--data-dir, PORTAL_DATA_DIR) must not be empty")
+	case c.PublicURL == "":
+		return errors.New("the public URL (--public-url, PORTAL_PUBLIC_URL) must not be empty")
+	case c.MaxArtifactSize <= 0:
+		return errors.New("the artifact size limit (--max-artifact-size) must be positive")
+	case c.TokenTTL < time.Minute:
+		return errors.New("the token lifetime (--token-ttl) must be at least a minute")
+	}
+	return nil
+}
+
+// SQLitePath is where the embedded database lives in the data directory.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "portal.db") }
+
+// OpenStore opens the configured database and applies pending migrations.
+func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (*gormstore.Store, error) {
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	st, err := gormstore.Open(gormstore.Config{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("database migrated", "dialect", st.Dialect(), "applied", n)
+	}
+	return st, nil
+}
+
+// Server is a running portal's HTTP side.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store portal.Store
+	echo  *echo.Echo
+}
+
+// New wires the portal's HTTP surfaces over an open store.
+func New(ctx context.Context, cfg Config, store portal.Store, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"), cfg.MaxArtifactSize)
+	if err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	key, err := store.Secret(ctx, auth.SigningKeyName, auth.NewSigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	tokens, err := auth.NewTokens(key, cfg.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// Addresses come from the connection, never from headers a client can forge.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = web.ErrorHandler(log)
+	e.Use(web.Observe(log, web.NewMetrics(reg)))
+	e.Use(middleware.Recover())
+
+	s := &Server{cfg: cfg, log: log, store: store, echo: e}
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	api.New(api.Config{Store: store, Blobs: blobs, Tokens: tokens, PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams}).
+		Register(e.Group("/api/v1"))
+	return s, nil
+}
+
+// Handler is the portal's whole HTTP side.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Routes lists every registered route, for the OpenAPI test.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+func (s *Server) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return &portal.Error{Code: portal.CodeUnavailable, Msg: "the database does not answer", Err: err}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Serve answers requests on ln until ctx is done, then stops taking new
+// connections and lets in-flight requests finish, within ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Bootstrap creates a first administrator, "admin" with a generated
+// password, when there is none. It returns the password only when it
+// created the account.
+func Bootstrap(ctx context.Context, store portal.AdminStore, params auth.Params) (username, password string, err error) {
+	n, err := store.CountAdmins(ctx)
+	if err != nil || n > 0 {
+		return "", "", err
+	}
+	password, err = auth.GeneratePassword(20)
+	if err != nil {
+		return "", "", err
+	}
+	hash, err := auth.HashPassword(password, params)
+	if err != nil {
+		return "", "", err
+	}
+	a := portal.Admin{Username: "admin", Role: portal.RoleAdmin, PasswordHash: hash}
+	if err := store.CreateAdmin(portal.WithActor(ctx, portal.Actor{Username: "portal (first start)"}), &a); err != nil {
+		// Another process bootstrapped at the same moment: fine.
+		if portal.CodeOf(err) == portal.CodeConflict {
+			return "", "", nil
+		}
+		return "", "", err
+	}
+	return a.Username, password, nil
+}
