@@ -51,7 +51,9 @@ func (a *API) Register(g *echo.Group) {
 	g.POST("/auth/login", a.postLogin)
 	g.GET("/openapi.json", a.getOpenAPI)
 
-	r := g.Group("", a.authenticate, authorize)
+	// Middleware goes on each route rather than on a sub-group: echo answers
+	// a group's unmatched paths with 404, which would hide 405s.
+	r := routes{g, []echo.MiddlewareFunc{a.authenticate, authorize}}
 	r.GET("/auth/me", a.getMe)
 
 	r.GET("/admins", a.listAdmins)
@@ -97,6 +99,18 @@ func (a *API) Register(g *echo.Group) {
 
 	r.GET("/audit", a.listAudit)
 }
+
+// routes registers routes on a group, each behind the same middleware.
+type routes struct {
+	g  *echo.Group
+	mw []echo.MiddlewareFunc
+}
+
+func (r routes) GET(path string, h echo.HandlerFunc)    { r.g.GET(path, h, r.mw...) }
+func (r routes) POST(path string, h echo.HandlerFunc)   { r.g.POST(path, h, r.mw...) }
+func (r routes) PUT(path string, h echo.HandlerFunc)    { r.g.PUT(path, h, r.mw...) }
+func (r routes) PATCH(path string, h echo.HandlerFunc)  { r.g.PATCH(path, h, r.mw...) }
+func (r routes) DELETE(path string, h echo.HandlerFunc) { r.g.DELETE(path, h, r.mw...) }
 
 // authenticate checks the bearer token and that its administrator still
 // exists, and puts the actor in the request's context for the audit log.
