@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/mail"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,14 +13,7 @@ import (
 
 var decode = web.DecodeJSON
 
-var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
-
-func checkUsername(field, s string) error {
-	if !usernameRE.MatchString(s) {
-		return portal.Invalid(field, "must be 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit")
-	}
-	return nil
-}
+var checkUsername = portal.CheckUsername
 
 // checkName checks a display name or the name of a group, app or policy.
 func checkName(field, s string, required bool, max int) error {

@@ -177,6 +177,9 @@ func adminCreate(ctx context.Context, args []string, stdin io.Reader, stdout io.
 	if *username == "" {
 		return errors.New("admin create: --username is required")
 	}
+	if err := portal.CheckUsername("--username", *username); err != nil {
+		return fmt.Errorf("admin create: %s", err.(*portal.Error).Msg)
+	}
 	if !*fromStdin {
 		return errors.New("admin create: give --password-stdin and write the password on standard input")
 	}

@@ -229,6 +229,7 @@ func TestAdminCreateAndMigrate(t *testing.T) {
 			{"duplicate", "opal-Secret-123\n", create, "already exists"},
 			{"short_password", "short\n", append([]string{"admin", "create", "--username", "pat", "--password-stdin"}, db...), "at least 8"},
 			{"no_password_stdin", "", append([]string{"admin", "create", "--username", "pat"}, db...), "--password-stdin"},
+			{"bad_username", "pat-Secret-123\n", append([]string{"admin", "create", "--username", "../pat", "--password-stdin"}, db...), "--username"},
 			{"bad_role", "pat-Secret-123\n", append([]string{"admin", "create", "--username", "pat", "--password-stdin", "--role", "root"}, db...), "--role"},
 		}
 		for _, tt := range bad {
