@@ -38,6 +38,7 @@ type User struct {
 	PasswordHash string    `json:"-"`
 	HasPassword  bool      `json:"has_password"`
 	Groups       []string  `json:"groups"` // group IDs
+	SMSOptedOut  bool      `json:"sms_opted_out"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
@@ -105,6 +106,7 @@ type Device struct {
 	UserID     string            `json:"user_id"`
 	Name       string            `json:"name"`
 	Platform   string            `json:"platform"`
+	OSVersion  string            `json:"os_version,omitempty"`
 	Status     string            `json:"status"`
 	Progress   int               `json:"progress"`
 	Error      *DeviceError      `json:"error,omitempty"`

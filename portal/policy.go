@@ -2,11 +2,13 @@ package portal
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -21,25 +23,28 @@ const (
 
 // RuleSpec describes one IT policy rule the portal knows how to deploy.
 type RuleSpec struct {
-	Name        string   `json:"name"`
-	Type        RuleType `json:"type"`
-	Min         int64    `json:"min,omitempty"`
-	Max         int64    `json:"max,omitempty"`
-	Description string   `json:"description"`
+	Name string   `json:"name"`
+	Type RuleType `json:"type"`
+	Min  int64    `json:"min,omitempty"`
+	Max  int64    `json:"max,omitempty"`
+	// Stricter says which of two values is the stricter when policies are
+	// merged: "true" for booleans, "max" or "min" for numbers and versions.
+	Stricter    string `json:"stricter"`
+	Description string `json:"description"`
 }
 
 // RuleCatalogue lists every known rule. Names are API: add, never rename.
 var RuleCatalogue = []RuleSpec{
-	{Name: "password_required", Type: RuleBool, Description: "The device must be protected by a password or passcode."},
-	{Name: "password_min_length", Type: RuleInt, Min: 4, Max: 64, Description: "Shortest password the device accepts."},
-	{Name: "password_require_alphanumeric", Type: RuleBool, Description: "The password must contain letters and digits."},
-	{Name: "password_max_age_days", Type: RuleInt, Min: 1, Max: 730, Description: "Days before the password must be changed."},
-	{Name: "max_failed_unlocks_before_wipe", Type: RuleInt, Min: 2, Max: 16, Description: "Failed unlock attempts after which the device erases itself."},
-	{Name: "screen_lock_timeout_s", Type: RuleInt, Min: 10, Max: 86400, Description: "Seconds of inactivity before the screen locks."},
-	{Name: "camera_disabled", Type: RuleBool, Description: "The camera may not be used."},
-	{Name: "bluetooth_disabled", Type: RuleBool, Description: "Bluetooth may not be used."},
-	{Name: "storage_encryption_required", Type: RuleBool, Description: "The device's storage must be encrypted."},
-	{Name: "min_os_version", Type: RuleVersion, Description: "Oldest operating system version allowed, as MAJOR[.MINOR[.PATCH]]."},
+	{Name: "password_required", Type: RuleBool, Stricter: "true", Description: "The device must be protected by a password or passcode."},
+	{Name: "password_min_length", Type: RuleInt, Min: 4, Max: 64, Stricter: "max", Description: "Shortest password the device accepts."},
+	{Name: "password_require_alphanumeric", Type: RuleBool, Stricter: "true", Description: "The password must contain letters and digits."},
+	{Name: "password_max_age_days", Type: RuleInt, Min: 1, Max: 730, Stricter: "min", Description: "Days before the password must be changed."},
+	{Name: "max_failed_unlocks_before_wipe", Type: RuleInt, Min: 2, Max: 16, Stricter: "min", Description: "Failed unlock attempts after which the device erases itself."},
+	{Name: "screen_lock_timeout_s", Type: RuleInt, Min: 10, Max: 86400, Stricter: "min", Description: "Seconds of inactivity before the screen locks."},
+	{Name: "camera_disabled", Type: RuleBool, Stricter: "true", Description: "The camera may not be used."},
+	{Name: "bluetooth_disabled", Type: RuleBool, Stricter: "true", Description: "Bluetooth may not be used."},
+	{Name: "storage_encryption_required", Type: RuleBool, Stricter: "true", Description: "The device's storage must be encrypted."},
+	{Name: "min_os_version", Type: RuleVersion, Stricter: "max", Description: "Oldest operating system version allowed, as MAJOR[.MINOR[.PATCH]]."},
 }
 
 // RuleNames returns the names of every known rule, sorted.
@@ -134,4 +139,60 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// MergeRules combines the rules of every policy that reaches one user. Where
+// two policies set the same rule, the stricter value wins (a required
+// password over none, the longer minimum length, the shorter lock timeout,
+// the newer minimum OS version), so assigning a policy can only tighten what
+// a device enforces, never loosen it, whatever the order.
+func MergeRules(policies []Policy) Rules {
+	out := Rules{}
+	for _, p := range policies {
+		for name, v := range p.Rules {
+			cur, ok := out[name]
+			if !ok || stricter(name, v, cur) {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}
+
+// stricter reports whether a is stricter than b for the rule.
+func stricter(name string, a, b any) bool {
+	spec, ok := ruleSpec(name)
+	if !ok {
+		return false
+	}
+	switch av := a.(type) {
+	case bool:
+		return spec.Stricter == "true" && av && b != true
+	case int64:
+		bv, _ := b.(int64)
+		return (spec.Stricter == "max" && av > bv) || (spec.Stricter == "min" && av < bv)
+	case string:
+		bs, _ := b.(string)
+		c := compareVersions(av, bs)
+		return (spec.Stricter == "max" && c > 0) || (spec.Stricter == "min" && c < 0)
+	}
+	return false
+}
+
+// compareVersions compares dotted versions numerically: "10.3" > "9.12" and "14" == "14.0".
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
 }

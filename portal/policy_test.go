@@ -82,3 +82,31 @@ func TestCodeStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeRulesStricterWins(t *testing.T) {
+	mk := func(j string) Policy {
+		r, err := DecodeRules([]byte(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Policy{Rules: r}
+	}
+	a := mk(`{"password_required":false,"password_min_length":8,"screen_lock_timeout_s":600,"min_os_version":"9.12","camera_disabled":true}`)
+	b := mk(`{"password_required":true,"password_min_length":6,"screen_lock_timeout_s":300,"min_os_version":"10.3","max_failed_unlocks_before_wipe":10}`)
+	for _, order := range [][]Policy{{a, b}, {b, a}} {
+		got := MergeRules(order)
+		want := Rules{"password_required": true, "password_min_length": int64(8), "screen_lock_timeout_s": int64(300),
+			"min_os_version": "10.3", "camera_disabled": true, "max_failed_unlocks_before_wipe": int64(10)}
+		if len(got) != len(want) {
+			t.Fatalf("merged %v, want %v", got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("merged %s = %#v, want %#v", k, got[k], v)
+			}
+		}
+	}
+	if compareVersions("14", "14.0.0") != 0 || compareVersions("10.3", "9.12") <= 0 {
+		t.Error("compareVersions does not compare numerically")
+	}
+}

@@ -152,6 +152,10 @@ type Store interface {
 	AuditLog
 	LoginThrottle
 	Secrets
+	InvitationStore
+	SMSStore
+	SettingStore
+	DeviceRegistry
 	Ping(ctx context.Context) error
 	Close() error
 }

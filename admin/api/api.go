@@ -19,6 +19,8 @@ type API struct {
 	login       *auth.Login
 	phoneRegion string
 	hashParams  auth.Params
+	prov        Provisioning
+	twilioToken string
 }
 
 // Config is what the API needs.
@@ -30,6 +32,10 @@ type Config struct {
 	PhoneRegion string
 	// HashParams are the argon2id costs for passwords set through the API.
 	HashParams auth.Params
+	// Provisioning configures provisioning messages.
+	Provisioning Provisioning
+	// TwilioAuthToken verifies Twilio's status callbacks; empty when Twilio is not configured.
+	TwilioAuthToken string
 }
 
 // New makes the API.
@@ -37,7 +43,8 @@ func New(cfg Config) *API {
 	return &API{
 		store: cfg.Store, blobs: cfg.Blobs, tokens: cfg.Tokens,
 		login:       auth.NewLogin(cfg.Store, cfg.Tokens),
-		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams,
+		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams, prov: cfg.Provisioning,
+		twilioToken: cfg.TwilioAuthToken,
 	}
 }
 
@@ -50,6 +57,7 @@ var helpdeskWrites = map[string]bool{
 func (a *API) Register(g *echo.Group) {
 	g.POST("/auth/login", a.postLogin)
 	g.GET("/openapi.json", a.getOpenAPI)
+	g.POST("/sms/status", a.smsStatus)
 
 	// Middleware goes on each route rather than on a sub-group: echo answers
 	// a group's unmatched paths with 404, which would hide 405s.
@@ -98,6 +106,14 @@ func (a *API) Register(g *echo.Group) {
 	r.GET("/devices/:id", a.getDevice)
 
 	r.GET("/audit", a.listAudit)
+
+	r.GET("/provisioning/sms-message", a.getSMSMessage)
+	r.POST("/provisioning/sms", a.postSMS)
+	r.GET("/sms", a.listSMS)
+	r.GET("/invitations", a.listInvitations)
+	r.DELETE("/invitations/:id", a.revokeInvitation)
+	r.GET("/settings/sms", a.getSMSSettings)
+	r.PUT("/settings/sms", a.putSMSSettings)
 }
 
 // routes registers routes on a group, each behind the same middleware.

@@ -21,6 +21,7 @@ import (
 	"provportal/portal"
 	"provportal/portal/auth"
 	"provportal/portal/server"
+	"provportal/sms"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -80,6 +81,9 @@ func flags(name string, cfg *server.Config, serving bool) *flag.FlagSet {
 		fs.StringVar(&cfg.PhoneRegion, "phone-region", env("PORTAL_PHONE_REGION", cfg.PhoneRegion), "country for phone numbers written without +code (PORTAL_PHONE_REGION)")
 		fs.Int64Var(&cfg.MaxArtifactSize, "max-artifact-size", envInt("PORTAL_MAX_ARTIFACT_SIZE", cfg.MaxArtifactSize), "largest app artifact accepted, in bytes (PORTAL_MAX_ARTIFACT_SIZE)")
 		fs.DurationVar(&cfg.TokenTTL, "token-ttl", envDuration("PORTAL_TOKEN_TTL", cfg.TokenTTL), "lifetime of administrators' tokens (PORTAL_TOKEN_TTL)")
+		fs.StringVar(&cfg.BootloaderDir, "bootloader-dir", env("PORTAL_BOOTLOADER_DIR", cfg.BootloaderDir), "directory of the bootloaders `make bootloaders` builds (PORTAL_BOOTLOADER_DIR)")
+		fs.DurationVar(&cfg.InvitationTTL, "invitation-ttl", envDuration("PORTAL_INVITATION_TTL", cfg.InvitationTTL), "how long a provisioning link works (PORTAL_INVITATION_TTL)")
+		fs.StringVar(&cfg.OrgName, "org-name", env("PORTAL_ORG_NAME", cfg.OrgName), "your organisation's name, shown in messages (PORTAL_ORG_NAME)")
 	}
 	return fs
 }
@@ -118,6 +122,8 @@ func serve(ctx context.Context, args []string) error {
 	if err := flags("serve", &cfg, true).Parse(args); err != nil {
 		return err
 	}
+	cfg.SMS = sms.Config{AccountSID: os.Getenv("TWILIO_ACCOUNT_SID"), AuthToken: os.Getenv("TWILIO_AUTH_TOKEN"),
+		From: os.Getenv("TWILIO_FROM"), APIURL: os.Getenv("TWILIO_API_URL")}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -147,7 +153,12 @@ func serve(ctx context.Context, args []string) error {
 		fmt.Printf("\nFirst start: an administrator account was created. It is shown only this once.\n")
 		fmt.Printf("  username: %s\n  password: %s\n\n", user, password)
 	}
-	log.Info("portal started", "addr", ln.Addr().String(), "database", store.Dialect(), "public_url", base)
+	smsVia := "outbox (no Twilio account configured)"
+	if cfg.SMS.Twilio() {
+		smsVia = "Twilio"
+	}
+	log.Info("portal started", "addr", ln.Addr().String(), "database", store.Dialect(), "public_url", base,
+		"sms", smsVia, "key_fingerprint", srv.Fingerprint())
 	return srv.Serve(ctx, ln)
 }
 

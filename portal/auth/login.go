@@ -43,7 +43,7 @@ func (l *Login) Admin(ctx context.Context, username, password, addr string) (*Se
 		return nil, fmt.Errorf("read logon throttle: %w", err)
 	}
 	if !until.IsZero() {
-		return nil, throttled(until.Sub(now))
+		return nil, Throttled(until.Sub(now))
 	}
 	a, err := l.store.AdminByUsername(ctx, username)
 	if err != nil && !portal.IsNotFound(err) {
@@ -72,7 +72,8 @@ func (l *Login) Admin(ctx context.Context, username, password, addr string) (*Se
 	return &Session{Token: token, ExpiresAt: exp, Admin: a}, nil
 }
 
-func throttled(wait time.Duration) *portal.Error {
+// Throttled is the error for a logon refused while its counters are blocked.
+func Throttled(wait time.Duration) *portal.Error {
 	secs := int(math.Ceil(wait.Seconds()))
 	return &portal.Error{
 		Code:       portal.CodeTooManyAttempts,

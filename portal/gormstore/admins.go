@@ -93,11 +93,15 @@ func (s *Store) DeleteAdmin(ctx context.Context, id string) error {
 			return notFound(err, "administrator", id)
 		}
 		if r.Role == string(portal.RoleAdmin) {
-			var n int64
-			if err := tx.Model(&adminRow{}).Where("role = ?", string(portal.RoleAdmin)).Count(&n).Error; err != nil {
+			// Lock every admin-role row, so two deletions at once cannot
+			// each see the other's victim and leave no administrator.
+			var ids []string
+			err := tx.Clauses(lockForUpdate(s.dialect)...).Model(&adminRow{}).
+				Where("role = ?", string(portal.RoleAdmin)).Order("id").Pluck("id", &ids).Error
+			if err != nil {
 				return err
 			}
-			if n <= 1 {
+			if len(ids) <= 1 {
 				return portal.Errorf(portal.CodeConflict, "%s is the last administrator with the admin role and cannot be removed", r.Username)
 			}
 		}

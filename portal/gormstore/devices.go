@@ -3,6 +3,8 @@ package gormstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -15,6 +17,8 @@ type deviceRow struct {
 	UserID       string
 	Name         string
 	Platform     string
+	OSVersion    string
+	InvitationID string
 	Status       string
 	Progress     int
 	ErrorCode    string
@@ -28,7 +32,7 @@ type deviceRow struct {
 func (deviceRow) TableName() string { return "devices" }
 
 func (r *deviceRow) toPortal() portal.Device {
-	d := portal.Device{ID: r.ID, UserID: r.UserID, Name: r.Name, Platform: r.Platform, Status: r.Status,
+	d := portal.Device{ID: r.ID, UserID: r.UserID, Name: r.Name, Platform: r.Platform, OSVersion: r.OSVersion, Status: r.Status,
 		Progress: r.Progress, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Installed: map[string]string{}}
 	if r.ErrorCode != "" {
@@ -46,7 +50,11 @@ func (s *Store) CreateDevice(ctx context.Context, d *portal.Device) error {
 	}
 	t := now()
 	row := deviceRow{ID: newID(), UserID: d.UserID, Name: d.Name, Platform: d.Platform, Status: d.Status,
-		Progress: d.Progress, Installed: string(installed), LastSeenAt: d.LastSeenAt, CreatedAt: t, UpdatedAt: t}
+		Progress: d.Progress, Installed: string(installed), CreatedAt: t, UpdatedAt: t}
+	if d.LastSeenAt != nil {
+		seen := d.LastSeenAt.UTC().Truncate(time.Microsecond)
+		row.LastSeenAt = &seen
+	}
 	if d.Error != nil {
 		row.ErrorCode, row.ErrorMessage = d.Error.Code, d.Error.Message
 	}
@@ -87,4 +95,96 @@ func (s *Store) Devices(ctx context.Context, f portal.DeviceFilter) (portal.Page
 		q = q.Where("status = ?", f.Status)
 	}
 	return list(q, "updated_at DESC, id DESC", f.Limit, f.Offset, (*deviceRow).toPortal)
+}
+
+// RegisterDevice records a device logging on. A device that names an ID it
+// was given before, for the same user, is updated; anything else is new, so a
+// device cannot take over another user's record.
+func (s *Store) RegisterDevice(ctx context.Context, d *portal.Device) error {
+	t := now()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var r deviceRow
+		err := tx.Where("id = ? AND user_id = ?", d.ID, d.UserID).Take(&r).Error
+		switch {
+		case err == nil:
+			r.Name, r.Platform, r.OSVersion, r.LastSeenAt, r.UpdatedAt = d.Name, d.Platform, d.OSVersion, &t, t
+			if err := tx.Save(&r).Error; err != nil {
+				return err
+			}
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			r = deviceRow{ID: newID(), UserID: d.UserID, Name: d.Name, Platform: d.Platform, OSVersion: d.OSVersion,
+				Status: d.Status, Installed: "{}", LastSeenAt: &t, CreatedAt: t, UpdatedAt: t}
+			if err := tx.Create(&r).Error; err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		*d = r.toPortal()
+		return nil
+	})
+}
+
+// ReportDevice records what a device says of itself.
+func (s *Store) ReportDevice(ctx context.Context, id, status string, progress int, installed map[string]string, derr *portal.DeviceError) error {
+	t := now()
+	u := map[string]any{"status": status, "progress": progress, "last_seen_at": t, "updated_at": t, "error_code": "", "error_message": ""}
+	if derr != nil {
+		u["error_code"], u["error_message"] = derr.Code, derr.Message
+	}
+	if installed != nil {
+		j, err := json.Marshal(installed)
+		if err != nil {
+			return err
+		}
+		u["installed"] = string(j)
+	}
+	res := s.db.WithContext(ctx).Model(&deviceRow{}).Where("id = ?", id).Updates(u)
+	if res.Error != nil {
+		return fmt.Errorf("gormstore: report device %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return portal.Errorf(portal.CodeNotFound, "device %s not found", id)
+	}
+	return nil
+}
+
+// AssignedTo gathers the apps and policies assigned to a user directly or
+// through any of their groups.
+func (s *Store) AssignedTo(ctx context.Context, userID string) (*portal.Assigned, error) {
+	db := s.db.WithContext(ctx)
+	groups := db.Model(&userGroupRow{}).Select("group_id").Where("user_id = ?", userID)
+	var apps []appRow
+	err := db.Preload("Artifacts", orderedArtifacts).
+		Where("id IN (?)", db.Model(&assignmentRow{}).Select("app_id").
+			Where("app_id IS NOT NULL AND (user_id = ? OR group_id IN (?))", userID, groups)).
+		Order("lower(name)").Find(&apps).Error
+	if err != nil {
+		return nil, fmt.Errorf("gormstore: apps assigned to %s: %w", userID, err)
+	}
+	var direct, viaGroup []policyRow
+	err = db.Where("id IN (?)", db.Model(&assignmentRow{}).Select("policy_id").Where("policy_id IS NOT NULL AND user_id = ?", userID)).
+		Order("lower(name)").Find(&direct).Error
+	if err != nil {
+		return nil, fmt.Errorf("gormstore: policies assigned to %s: %w", userID, err)
+	}
+	err = db.Where("id IN (?)", db.Model(&assignmentRow{}).Select("policy_id").Where("policy_id IS NOT NULL AND group_id IN (?)", groups)).
+		Order("lower(name)").Find(&viaGroup).Error
+	if err != nil {
+		return nil, fmt.Errorf("gormstore: policies assigned to %s's groups: %w", userID, err)
+	}
+	out := &portal.Assigned{}
+	for i := range apps {
+		out.Apps = append(out.Apps, apps[i].toPortal())
+	}
+	seen := map[string]bool{}
+	for _, rows := range [][]policyRow{direct, viaGroup} {
+		for i := range rows {
+			if !seen[rows[i].ID] {
+				seen[rows[i].ID] = true
+				out.Policies = append(out.Policies, rows[i].toPortal())
+			}
+		}
+	}
+	return out, nil
 }

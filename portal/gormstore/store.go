@@ -12,6 +12,9 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -56,7 +59,16 @@ func Open(cfg Config) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(cfg.DatabaseURL, "postgres://"), strings.HasPrefix(cfg.DatabaseURL, "postgresql://"):
-		dialector, dialect = postgres.Open(cfg.DatabaseURL), "postgres"
+		pgcfg, err := pgx.ParseConfig(cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("database URL: %w", err)
+		}
+		// pgx reads timestamps in the process's local zone; the store speaks UTC on every backend.
+		db := stdlib.OpenDB(*pgcfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+			c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+			return nil
+		}))
+		dialector, dialect = postgres.New(postgres.Config{Conn: db}), "postgres"
 	case cfg.DatabaseURL != "":
 		return nil, errors.New("database URL must start with postgres:// (leave it empty for the embedded SQLite database)")
 	case cfg.SQLitePath == "":

@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,12 +40,14 @@ func (s *Store) RecordFailure(ctx context.Context, at time.Time, keys ...string)
 	var until time.Time
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		for _, key := range keys {
+			// Make sure the row exists before locking it: FOR UPDATE locks
+			// nothing on a missing row, and concurrent first failures would
+			// then overwrite each other's count.
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&throttleRow{Key: key}).Error; err != nil {
+				return err
+			}
 			var r throttleRow
-			err := tx.Clauses(lockForUpdate(s.dialect)...).Where("key = ?", key).Take(&r).Error
-			switch {
-			case errors.Is(err, gorm.ErrRecordNotFound):
-				r = throttleRow{Key: key}
-			case err != nil:
+			if err := tx.Clauses(lockForUpdate(s.dialect)...).Where("key = ?", key).Take(&r).Error; err != nil {
 				return err
 			}
 			if at.Sub(r.LastFailureAt) > portal.ThrottleMemory {

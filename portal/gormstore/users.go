@@ -16,6 +16,7 @@ type userRow struct {
 	Phone        string
 	DisplayName  string
 	PasswordHash string
+	SMSOptedOut  bool `gorm:"column:sms_opted_out"`
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	Groups       []userGroupRow `gorm:"foreignKey:UserID"`
@@ -33,7 +34,7 @@ func (userGroupRow) TableName() string { return "user_groups" }
 func (r *userRow) toPortal() portal.User {
 	u := portal.User{
 		ID: r.ID, Username: r.Username, Email: r.Email, Phone: r.Phone, DisplayName: r.DisplayName,
-		PasswordHash: r.PasswordHash, HasPassword: r.PasswordHash != "",
+		PasswordHash: r.PasswordHash, HasPassword: r.PasswordHash != "", SMSOptedOut: r.SMSOptedOut,
 		Groups: make([]string, 0, len(r.Groups)), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	for _, g := range r.Groups {
@@ -125,6 +126,17 @@ func (s *Store) User(ctx context.Context, id string) (*portal.User, error) {
 	var r userRow
 	if err := s.db.WithContext(ctx).Preload("Groups", orderedGroups).Where("id = ?", id).Take(&r).Error; err != nil {
 		return nil, notFound(err, "user", id)
+	}
+	u := r.toPortal()
+	return &u, nil
+}
+
+// UserByUsername returns the user with this username, ignoring case.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*portal.User, error) {
+	var r userRow
+	err := s.db.WithContext(ctx).Preload("Groups", orderedGroups).Where("lower(username) = lower(?)", username).Take(&r).Error
+	if err != nil {
+		return nil, notFound(err, "user", username)
 	}
 	u := r.toPortal()
 	return &u, nil

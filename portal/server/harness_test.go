@@ -59,6 +59,7 @@ type portalEnv struct {
 	URL   string
 	Token string
 	Store *gormstore.Store
+	Srv   *Server
 	cfg   Config
 }
 
@@ -66,9 +67,15 @@ type option func(*Config)
 
 func newPortal(t *testing.T, st *gormstore.Store, opts ...option) *portalEnv {
 	t.Helper()
+	// The server starts first so links the portal writes name its real address.
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Start()
+	t.Cleanup(ts.Close)
 	cfg := Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.HashParams = cheapHash
+	cfg.PublicURL = ts.URL
+	cfg.BootloaderDir = t.TempDir()
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -76,9 +83,8 @@ func newPortal(t *testing.T, st *gormstore.Store, opts ...option) *portalEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	e := &portalEnv{t: t, URL: ts.URL, Store: st, cfg: cfg}
+	ts.Config.Handler = srv.Handler()
+	e := &portalEnv{t: t, URL: ts.URL, Store: st, Srv: srv, cfg: cfg}
 	e.addAdmin("root", portal.RoleAdmin)
 	e.Token = e.login("root", adminPassword)
 	return e

@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,11 +21,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"provportal/admin/api"
+	"provportal/packages"
 	"provportal/packages/blob"
 	"provportal/portal"
 	"provportal/portal/auth"
+	"provportal/portal/deviceapi"
 	"provportal/portal/gormstore"
+	"provportal/portal/landing"
 	"provportal/portal/web"
+	"provportal/sms"
 )
 
 // Config is the portal server's configuration.
@@ -41,6 +48,14 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HashParams are the argon2id costs for new passwords.
 	HashParams auth.Params
+	// BootloaderDir holds the bootloaders `make bootloaders` builds (--bootloader-dir, PORTAL_BOOTLOADER_DIR).
+	BootloaderDir string
+	// InvitationTTL is how long a provisioning link works (--invitation-ttl, PORTAL_INVITATION_TTL).
+	InvitationTTL time.Duration
+	// OrgName is the organisation's name in messages and pages (--org-name, PORTAL_ORG_NAME).
+	OrgName string
+	// SMS configures Twilio (TWILIO_*); without an account SID messages go to the outbox.
+	SMS sms.Config
 }
 
 // Defaults returns the configuration a portal has when nothing is set.
@@ -48,7 +63,8 @@ func Defaults() Config {
 	return Config{
 		Addr: ":8080", DataDir: "./data", PublicURL: "http://localhost:8080", PhoneRegion: "US",
 		MaxArtifactSize: 2 << 30, TokenTTL: 12 * time.Hour, ShutdownTimeout: 30 * time.Second,
-		HashParams: auth.DefaultParams,
+		HashParams: auth.DefaultParams, BootloaderDir: defaultBootloaderDir(), InvitationTTL: 7 * 24 * time.Hour,
+		OrgName: "IT",
 	}
 }
 
@@ -63,8 +79,26 @@ func (c Config) Validate() error {
 		return errors.New("the artifact size limit (--max-artifact-size) must be positive")
 	case c.TokenTTL < time.Minute:
 		return errors.New("the token lifetime (--token-ttl) must be at least a minute")
+	case c.InvitationTTL < time.Minute:
+		return errors.New("the invitation lifetime (--invitation-ttl) must be at least a minute")
+	}
+	if err := c.SMS.Validate(); err != nil {
+		return err
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("the public URL %q must be an http:// or https:// address", c.PublicURL)
 	}
 	return nil
+}
+
+// defaultBootloaderDir is bootloaders/ beside the portal's own binary, where
+// `make bootloaders` puts them (bin/bootloaders).
+func defaultBootloaderDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "bootloaders"
+	}
+	return filepath.Join(filepath.Dir(exe), "bootloaders")
 }
 
 // SQLitePath is where the embedded database lives in the data directory.
@@ -92,16 +126,29 @@ func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (*gormstore.St
 	return st, nil
 }
 
+// Store is everything the portal keeps, the message queue included.
+type Store interface {
+	portal.Store
+	sms.Queue
+}
+
 // Server is a running portal's HTTP side.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	store portal.Store
+	store Store
 	echo  *echo.Echo
+	// sender sends provisioning messages queued in the database.
+	sender *sms.Worker
+	// fingerprint names the manifest signing key bootloaders pin.
+	fingerprint string
 }
 
+// Fingerprint names the portal's manifest signing key.
+func (s *Server) Fingerprint() string { return s.fingerprint }
+
 // New wires the portal's HTTP surfaces over an open store.
-func New(ctx context.Context, cfg Config, store portal.Store, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -117,6 +164,23 @@ func New(ctx context.Context, cfg Config, store portal.Store, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	dkey, err := store.Secret(ctx, auth.DeviceKeyName, auth.NewSigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("device token key: %w", err)
+	}
+	deviceTokens, err := auth.NewDeviceTokens(dkey, 30*24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	signingKey, err := LoadSigningKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	fingerprint := packages.Fingerprint(signingKey.Public().(ed25519.PublicKey))
+	site, err := landing.New(landing.Config{Store: store, BootloaderDir: cfg.BootloaderDir, PublicURL: cfg.PublicURL, Fingerprint: fingerprint, Log: log})
+	if err != nil {
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -129,13 +193,35 @@ func New(ctx context.Context, cfg Config, store portal.Store, log *slog.Logger) 
 	e.Use(web.Observe(log, web.NewMetrics(reg)))
 	e.Use(middleware.Recover())
 
-	s := &Server{cfg: cfg, log: log, store: store, echo: e}
+	smsCfg := cfg.SMS
+	if smsCfg.Twilio() && smsCfg.StatusCallback == "" {
+		smsCfg.StatusCallback = strings.TrimRight(cfg.PublicURL, "/") + smsStatusPath
+	}
+	sender, err := sms.NewSender(smsCfg, log)
+	if err != nil {
+		return nil, err
+	}
+	worker := &sms.Worker{Queue: store, Sender: sender, Log: log}
+
+	s := &Server{cfg: cfg, log: log, store: store, echo: e, sender: worker}
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	api.New(api.Config{Store: store, Blobs: blobs, Tokens: tokens, PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams}).
+	api.New(api.Config{Store: store, Blobs: blobs, Tokens: tokens, PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams,
+		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
+		TwilioAuthToken: smsCfg.AuthToken}).
 		Register(e.Group("/api/v1"))
+	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey}).Register(e.Group("/device/v1"))
+	site.Register(e)
+	s.fingerprint = fingerprint
 	return s, nil
 }
+
+// smsStatusPath is where Twilio reports delivery.
+const smsStatusPath = "/api/v1/sms/status"
+
+// SendQueued sends the provisioning messages that are due, once; tests and
+// tools use it instead of waiting for the background sender.
+func (s *Server) SendQueued(ctx context.Context) (int, error) { return s.sender.RunOnce(ctx) }
 
 // Handler is the portal's whole HTTP side.
 func (s *Server) Handler() http.Handler { return s.echo }
@@ -163,6 +249,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	// The sender runs beside the server; every portal process runs one, and
+	// the queue in the database keeps them from sending a message twice.
+	senderDone := make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		if err := s.sender.Run(ctx); err != nil {
+			s.log.Error("sms sender stopped", "err", err)
+		}
+	}()
+	defer func() { <-senderDone }()
 	select {
 	case err := <-errc:
 		return err

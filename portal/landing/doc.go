@@ -1,0 +1,4 @@
+// Package landing is the download site a provisioning link opens: it detects
+// the device's platform, offers the bootloader built for it with this portal
+// and invitation stamped in, and explains the few steps left.
+package landing
