@@ -5,14 +5,28 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Race detection needs cgo; the binaries themselves never do.
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run test lint clean
+PLATFORMS := linux-amd64 linux-arm64 windows-amd64 windows-arm64 darwin-amd64 darwin-arm64 android-arm64
 
-all: build
+.PHONY: all build bootloaders run test lint clean
+
+all: build bootloaders
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/portal ./cmd/portal
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bootloader ./cmd/bootloader
 
-run: build
+# Static, stripped and reproducible: no cgo, no build paths, no build ID.
+bootloaders:
+	@mkdir -p bin/bootloaders
+	@for p in $(PLATFORMS); do \
+		os=$${p%-*}; arch=$${p#*-}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "bootloader $$p"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
+			-ldflags '-s -w -buildid= -X main.version=$(VERSION)' \
+			-o bin/bootloaders/bootloader-$$p$$ext ./cmd/bootloader || exit 1; \
+	done
+
+run: build bootloaders
 	./bin/portal serve
 
 test:
@@ -20,7 +34,7 @@ test:
 
 lint:
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 clean:
 	rm -rf bin

@@ -36,6 +36,9 @@ func (r appRequest) validate(creating bool) error {
 	if r.Name != nil && (!appNameRE.MatchString(*r.Name) || strings.HasSuffix(*r.Name, " ") || strings.HasSuffix(*r.Name, ".")) {
 		return portal.Invalid("name", "must be 1 to 64 letters, digits, spaces or . _ -, not ending in a space or dot")
 	}
+	if r.Name != nil && windowsReserved(*r.Name) {
+		return portal.Invalid("name", "%q is a name Windows reserves for a device; choose another", *r.Name)
+	}
 	if r.Version != nil && !versionRE.MatchString(*r.Version) {
 		return portal.Invalid("version", "must be 1 to 64 letters, digits or . + _ -, e.g. 1.0.0")
 	}
@@ -43,6 +46,17 @@ func (r appRequest) validate(creating bool) error {
 		return checkName("description", *r.Description, false, 2000)
 	}
 	return nil
+}
+
+// windowsReserved reports names Windows cannot use for a folder (CON, NUL,
+// COM1, ...), even with an extension.
+func windowsReserved(name string) bool {
+	base, _, _ := strings.Cut(strings.ToUpper(name), ".")
+	switch base = strings.TrimSpace(base); base {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) && base[3] >= '1' && base[3] <= '9'
 }
 
 func (a *API) listApps(c echo.Context) error {

@@ -165,8 +165,6 @@ func (a *API) publicKey(c echo.Context) error {
 	return c.JSON(http.StatusOK, packages.KeyResponse{PublicKey: base64.RawURLEncoding.EncodeToString(pub), Fingerprint: a.fp})
 }
 
-type deviceKey struct{}
-
 // authenticate checks the device token and that its device still exists for its user.
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -15,6 +15,7 @@ import (
 	"provportal/packages"
 	"provportal/portal"
 	"provportal/portal/gormstore"
+	"provportal/sms/smstest"
 )
 
 var linkRE = regexp.MustCompile(`https?://\S+/p/([A-Za-z0-9_-]+)`)
@@ -50,21 +51,21 @@ func provisioned(t *testing.T, e *portalEnv, phone string) (string, string) {
 
 func TestProvisioningSMSThroughTwilio(t *testing.T) {
 	backends(t, func(t *testing.T, open func(t *testing.T) *gormstore.Store) {
-		tw := newFakeTwilio(t)
+		tw := smstest.NewTwilio(t)
 		e := newPortal(t, open(t), withTwilio(tw), func(c *Config) { c.PhoneRegion = "GB" })
 		uid, token := provisioned(t, e, "07700 900123")
 
 		if n, err := e.Srv.SendQueued(context.Background()); err != nil || n != 1 {
 			t.Fatalf("SendQueued = %d, %v; want 1 sent", n, err)
 		}
-		sent := tw.messages()
-		if len(sent) != 1 || sent[0].To != "+447700900123" || sent[0].From != twilioFrom || !strings.Contains(sent[0].Body, "/p/"+token) {
+		sent := tw.Messages()
+		if len(sent) != 1 || sent[0].To != "+447700900123" || sent[0].From != smstest.From || !strings.Contains(sent[0].Body, "/p/"+token) {
 			t.Fatalf("Twilio received %+v, want one message to the user's number carrying the link", sent)
 		}
 		if sent[0].StatusCallback != e.URL+"/api/v1/sms/status" {
 			t.Errorf("status callback %q, want %s", sent[0].StatusCallback, e.URL+"/api/v1/sms/status")
 		}
-		if n, _ := e.Srv.SendQueued(context.Background()); n != 0 || len(tw.messages()) != 1 {
+		if n, _ := e.Srv.SendQueued(context.Background()); n != 0 || len(tw.Messages()) != 1 {
 			t.Errorf("a second run sent %d more, want none", n)
 		}
 		var page portal.Page[portal.SMSMessage]
@@ -75,9 +76,9 @@ func TestProvisioningSMSThroughTwilio(t *testing.T) {
 		}
 
 		callback := func(status, signature string) int {
-			form := url.Values{"MessageSid": {msg.SID}, "MessageStatus": {status}, "AccountSid": {twilioSID}}
+			form := url.Values{"MessageSid": {msg.SID}, "MessageStatus": {status}, "AccountSid": {smstest.AccountSID}}
 			if signature == "" {
-				signature = twilioSignature(twilioToken, e.URL+"/api/v1/sms/status", form)
+				signature = smstest.Signature(smstest.AuthToken, e.URL+"/api/v1/sms/status", form)
 			}
 			req, _ := http.NewRequest("POST", e.URL+"/api/v1/sms/status", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -50,6 +49,10 @@ func TestAppsAndArtifacts(t *testing.T) {
 		e.as("POST", "/api/v1/apps", map[string]string{"name": "Field-Notes", "version": "2"}).wantError(http.StatusConflict, portal.CodeConflict)
 		e.as("POST", "/api/v1/apps", map[string]string{"name": "x"}).wantError(http.StatusUnprocessableEntity, portal.CodeInvalid)
 		e.as("POST", "/api/v1/apps", map[string]string{"name": "../../evil", "version": "1"}).wantError(http.StatusUnprocessableEntity, portal.CodeInvalid)
+		for _, reserved := range []string{"CON", "nul", "com1", "LPT9.txt", "aux.d"} {
+			e.as("POST", "/api/v1/apps", map[string]string{"name": reserved, "version": "1"}).wantError(http.StatusUnprocessableEntity, portal.CodeInvalid)
+		}
+		e.as("POST", "/api/v1/apps", map[string]string{"name": "console", "version": "1"}).want(http.StatusCreated)
 
 		content := bytes.Repeat([]byte("field notes build "), 1000)
 		sum := sha256.Sum256(content)
@@ -256,6 +259,6 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 		e := newPortal(t, open(t))
 		e.as("GET", "/api/v1/nothing-here", nil).wantError(http.StatusNotFound, portal.CodeNotFound)
 		e.as("PUT", "/api/v1/users", nil).wantError(http.StatusMethodNotAllowed, portal.CodeMethodNotAllowed)
-		e.as("GET", "/api/v1/devices/"+fmt.Sprint("no-such-device"), nil).wantError(http.StatusNotFound, portal.CodeNotFound)
+		e.as("GET", "/api/v1/devices/no-such-device", nil).wantError(http.StatusNotFound, portal.CodeNotFound)
 	})
 }

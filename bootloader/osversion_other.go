@@ -1,0 +1,5 @@
+//go:build !linux && !darwin && !windows
+
+package bootloader
+
+func osVersion() string { return "" }

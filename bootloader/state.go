@@ -1,0 +1,128 @@
+package bootloader
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Files and folders in the install dir.
+const (
+	deviceFile   = "device.json" // identity: written after logon
+	stateFile    = "state.json"  // what this bootloader installed
+	policyFile   = "policy.json" // the manifest's IT policy
+	appsDir      = "apps"        // apps/<name>/
+	binDir       = "bin"         // bin/bootloader[.exe]: the installed client
+	downloadsDir = ".downloads"  // <sha256>.part while downloading, <sha256> when verified
+	stagingGlob  = ".staging-"   // .staging-*: an install being prepared
+	asideGlob    = ".old-"       // .old-*: what an install replaced, removed after it
+)
+
+// identity is device.json: who this device is to which portal, and the
+// portal key it trusts.
+type identity struct {
+	DeviceID    string `json:"device_id,omitempty"`
+	PortalURL   string `json:"portal_url,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+func readIdentity(dir string) (identity, error) {
+	var id identity
+	err := readJSON(filepath.Join(dir, deviceFile), &id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return identity{}, nil
+	}
+	return id, err
+}
+
+func writeIdentity(dir string, id identity) error {
+	return writeJSON(filepath.Join(dir, deviceFile), id, 0o600)
+}
+
+// State is state.json: the apps this bootloader installed, so a later run
+// knows which folders under apps/ are its own to replace or remove.
+type State struct {
+	Version     int                     `json:"version"`
+	PortalURL   string                  `json:"portal_url"`
+	DeviceID    string                  `json:"device_id"`
+	InstalledAt time.Time               `json:"installed_at"`
+	Apps        map[string]InstalledApp `json:"apps"`
+}
+
+// InstalledApp is one app in state.json.
+type InstalledApp struct {
+	Version  string `json:"version"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	Unpacked bool   `json:"unpacked"` // an archive unpacked into apps/<name>/, not a file placed there
+}
+
+const stateVersion = 1
+
+func readState(dir string) (State, error) {
+	var s State
+	err := readJSON(filepath.Join(dir, stateFile), &s)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{Apps: map[string]InstalledApp{}}, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	if s.Apps == nil {
+		s.Apps = map[string]InstalledApp{}
+	}
+	return s, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s is damaged (%v): remove it and run again", path, err)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any, perm fs.FileMode) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'), perm)
+}
+
+// writeFileAtomic replaces path with data through a temp file and a rename,
+// so a reader sees the old content or the new, never a part.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // fails harmlessly once renamed
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, perm); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
