@@ -17,6 +17,7 @@ const (
 	CodeUnsafeArchive       = "unsafe_archive"       // an archive would write outside its app folder, or is a bomb
 	CodeInstallFailed       = "install_failed"       // unpacking or placing the apps failed (disk, permissions)
 	CodeInterrupted         = "interrupted"          // the bootloader was stopped
+	CodeITPolicyRejected    = "it_policy_rejected"   // the device cannot enforce the IT policy
 )
 
 // Error is a failure with a stable code; its message is one line for a person.

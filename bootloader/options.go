@@ -31,7 +31,7 @@ type Options struct {
 	Username string // --username
 	Password string // read by --password-stdin; empty: asked on a terminal
 
-	Email              string // --email: enterprise activation (not available yet)
+	Email              string // --email: enterprise activation with a one-time activation password
 	ActivationPassword string // read by --activation-password-stdin
 
 	InstallDir     string // --install-dir, BOOTLOADER_INSTALL_DIR; empty: DefaultInstallDir
@@ -46,11 +46,8 @@ type Options struct {
 	HTTPClient *http.Client // nil: a client with time limits suited to large downloads
 }
 
-// ErrAliasRouting and ErrEnterpriseActivation refuse what this version cannot do yet.
-var (
-	ErrAliasRouting         = errors.New("routing by alias through a relay is not available in this version; use --server")
-	ErrEnterpriseActivation = errors.New("enterprise activation (--email) is not available in this version; use --username with --password-stdin")
-)
+// ErrAliasRouting refuses what this version cannot do yet.
+var ErrAliasRouting = errors.New("routing by alias through a relay is not available in this version; use --server")
 
 // config is Options resolved: every value Run uses, from wherever it came.
 type config struct {
@@ -59,16 +56,19 @@ type config struct {
 	invitation  string
 	username    string
 	password    string
-	installDir  string
-	executable  string
-	identity    identity // what device.json remembered
+	// email and activationPassword select enterprise activation instead of a logon.
+	email              string
+	activationPassword string
+	installDir         string
+	executable         string
+	identity           identity // what device.json remembered
 }
 
 // resolve fills the configuration in order of precedence: Options (flags and
 // environment), the stamp, device.json, then prompts.
 func resolve(o Options) (*config, error) {
-	if o.Email != "" || o.ActivationPassword != "" {
-		return nil, ErrEnterpriseActivation
+	if o.ActivationPassword != "" && o.Email == "" {
+		return nil, errors.New("an activation password needs the user's e-mail address: pass --email")
 	}
 	exe := o.Executable
 	if exe == "" {
@@ -128,6 +128,14 @@ func resolve(o Options) (*config, error) {
 		c.invitation = stamp.Invitation
 	}
 
+	if c.email = o.Email; c.email != "" {
+		if c.activationPassword = o.ActivationPassword; c.activationPassword == "" {
+			if c.activationPassword, err = ask.secret("Activation password for "+c.email+": ", "no activation password: pass --activation-password-stdin and write it on standard input"); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	}
 	if c.username = o.Username; c.username == "" {
 		if c.username, err = ask.line("Username: ", "no username: pass --username"); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package bootloader
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,9 @@ func run(ctx context.Context, o Options) error {
 	}
 	pc := &portalClient{base: c.portal, http: hc}
 	fmt.Fprintf(out, "Portal: %s\n", c.portal.Redacted())
+	if c.email != "" {
+		return runActivation(ctx, c, pc, out)
+	}
 
 	if c.fingerprint == "" {
 		if c.fingerprint, err = pc.key(ctx); err != nil {
@@ -307,4 +311,59 @@ func deviceInfo(id string) packages.DeviceInfo {
 		name = "unknown"
 	}
 	return packages.DeviceInfo{ID: id, Name: name, Platform: Platform(), OSVersion: osVersion()}
+}
+
+// runActivation is enterprise activation: the key exchange with the one-time
+// activation password instead of a logon, the IT policy the device must
+// accept, then the same install as a logon's, acknowledged sealed.
+func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writer) error {
+	known := identity{PortalURL: c.portal.String()}
+	if c.identity.PortalURL == c.portal.String() {
+		known = c.identity
+	}
+	s, policy, err := activate(ctx, c, pc, out, known.DeviceID)
+	if err != nil {
+		return err
+	}
+	// The exchange proved the portal knows the password, and bound its key.
+	c.fingerprint = packages.Fingerprint(s.portalKey)
+	known.Fingerprint = c.fingerprint
+	if rejected := checkPolicy(policy, osVersion()); len(rejected) > 0 {
+		msg := "IT policy rejected: this device cannot enforce " + rejected[0].Rule + " (" + rejected[0].Reason + ")"
+		if ans, err := s.send(ctx, packages.ActivationPayload{Type: packages.MsgPolicyResult, Rejected: rejected}); err == nil && ans.Stop != nil {
+			msg = ans.Stop.Message
+		}
+		return &Error{Code: CodeITPolicyRejected, Err: errors.New(msg)}
+	}
+	ans, err := s.send(ctx, packages.ActivationPayload{Type: packages.MsgPolicyResult, Accepted: true})
+	if err != nil {
+		return err
+	}
+	if ans.Type != packages.MsgServices || ans.DeviceToken == "" || ans.DeviceID == "" {
+		return fmt.Errorf("activation: expected the service books, got %q", ans.Type)
+	}
+	pc.token = ans.DeviceToken
+	known.DeviceID = ans.DeviceID
+	fmt.Fprintf(out, "IT policy accepted; %d service book(s) received.\n", len(ans.ServiceBooks))
+	if err := os.MkdirAll(c.installDir, 0o755); err != nil {
+		return failf(CodeInstallFailed, "create %s: %w", c.installDir, err)
+	}
+	books, _ := json.MarshalIndent(ans.ServiceBooks, "", "  ")
+	if err := os.WriteFile(filepath.Join(c.installDir, "service-books.json"), books, 0o600); err != nil {
+		return failf(CodeInstallFailed, "write service books: %w", err)
+	}
+	d := &deployment{config: c, portal: pc, out: out, identity: known, deviceID: ans.DeviceID}
+	installed, err := d.run(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errInterrupted
+		}
+		d.reportFailure(ctx, err)
+		return err
+	}
+	if _, err := s.send(ctx, packages.ActivationPayload{Type: packages.MsgInstalled, Installed: installed}); err != nil {
+		return fmt.Errorf("installed, but the portal could not be told: %w", err)
+	}
+	fmt.Fprintln(out, "Activation complete.")
+	return nil
 }

@@ -513,8 +513,10 @@ func TestRunConfigurationErrors(t *testing.T) {
 			o.Server = ""
 			o.Executable = fakeExecutable(t, &packages.BootConfig{Alias: "acme", Relay: "https://relay.example.com"})
 		}, "routing by alias through a relay is not available in this version; use --server"},
-		{"enterprise_activation", func(o *bootloader.Options) { o.Email, o.ActivationPassword = "alice@example.com", "123456" },
-			"enterprise activation (--email) is not available in this version; use --username with --password-stdin"},
+		{"activation_password_without_email", func(o *bootloader.Options) { o.ActivationPassword = "123456" },
+			"an activation password needs the user's e-mail address: pass --email"},
+		{"no_activation_password", func(o *bootloader.Options) { o.Email = "alice@example.com" },
+			"no activation password: pass --activation-password-stdin and write it on standard input"},
 		{"no_server", func(o *bootloader.Options) { o.Server = "" }, "no portal address: pass --server URL (or set BOOTLOADER_SERVER)"},
 		{"no_username", func(o *bootloader.Options) { o.Username = "" }, "no username: pass --username"},
 		{"no_password", func(o *bootloader.Options) { o.Password = "" }, "no password: pass --password-stdin and write it on standard input"},

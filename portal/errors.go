@@ -24,13 +24,27 @@ const (
 	CodeUnsupportedMedia Code = "unsupported_media_type"
 	CodeUnavailable      Code = "unavailable"
 	CodeInternal         Code = "internal_error"
+
+	// Enterprise activation.
+	CodeNoActivationPassword      Code = "no_activation_password"
+	CodeActivationPasswordExpired Code = "activation_password_expired"
+	CodeActivationPasswordUsed    Code = "activation_password_used"
+	CodeActivationIncorrect       Code = "activation_password_incorrect"
+	CodeSealedMessageRejected     Code = "sealed_message_rejected"
+	CodeITPolicyRejected          Code = "it_policy_rejected"
 )
 
 // Status is the HTTP status that answers an error with this code.
 func (c Code) Status() int {
 	switch c {
-	case CodeMalformed:
+	case CodeMalformed, CodeSealedMessageRejected:
 		return http.StatusBadRequest
+	case CodeNoActivationPassword:
+		return http.StatusNotFound
+	case CodeActivationPasswordExpired, CodeActivationPasswordUsed, CodeITPolicyRejected:
+		return http.StatusForbidden
+	case CodeActivationIncorrect:
+		return http.StatusUnauthorized
 	case CodeInvalid:
 		return http.StatusUnprocessableEntity
 	case CodeUnauthenticated, CodeBadCredentials:

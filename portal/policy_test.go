@@ -110,3 +110,41 @@ func TestMergeRulesStricterWins(t *testing.T) {
 		t.Error("compareVersions does not compare numerically")
 	}
 }
+
+func TestTroubleshootingCoversEveryFailureCode(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range TroubleshootingCatalogue {
+		if seen[e.Code] || e.Title == "" || e.Cause == "" || e.Fix == "" || e.Stage == "" {
+			t.Errorf("catalogue entry %+v is duplicated or incomplete", e)
+		}
+		seen[e.Code] = true
+	}
+	// The bootloader's failure codes, which it reports to the portal.
+	for _, code := range []string{"manifest_unavailable", "manifest_untrusted", "manifest_invalid", "download_failed",
+		"digest_mismatch", "unsafe_archive", "install_failed", "interrupted", "it_policy_rejected"} {
+		if _, ok := Troubleshoot(code); !ok {
+			t.Errorf("failure code %s has no troubleshooting entry", code)
+		}
+	}
+}
+
+func TestServiceBooks(t *testing.T) {
+	books, err := RenderServiceBooks(DefaultServiceBooks, ServiceBookData{Email: "dave@example.com", DisplayName: "Dave", PortalURL: "https://p.example.com", Org: "Acme"})
+	if err != nil || len(books) != 4 || books[0].Type != "CICAL" || books[0].Fields["account"] != "dave@example.com" || books[3].Name != "Acme browser" {
+		t.Fatalf("rendered %+v, %v", books, err)
+	}
+	for name, in := range map[string]string{
+		"no_calendar":      `[{"type":"CMIME","name":"x","fields":{}}]`,
+		"bad_type":         `[{"type":"cical","name":"x","fields":{}}]`,
+		"unknown_variable": `[{"type":"CICAL","name":"x","fields":{"a":"{{.Password}}"}}]`,
+		"unknown_field":    `[{"type":"CICAL","name":"x","fields":{},"secret":1}]`,
+		"empty":            `[]`,
+	} {
+		if _, err := DecodeServiceBooks([]byte(in)); CodeOf(err) != CodeInvalid {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+	if _, err := DecodeServiceBooks([]byte(`[{"type":"CICAL","name":"Cal","fields":{"account":"{{.Email}}"}}]`)); err != nil {
+		t.Errorf("a valid calendar book was refused: %v", err)
+	}
+}

@@ -156,6 +156,7 @@ type Store interface {
 	SMSStore
 	SettingStore
 	DeviceRegistry
+	ActivationStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -21,6 +21,7 @@ type API struct {
 	hashParams  auth.Params
 	prov        Provisioning
 	twilioToken string
+	derivePRS   DerivePRS
 }
 
 // Config is what the API needs.
@@ -36,6 +37,8 @@ type Config struct {
 	Provisioning Provisioning
 	// TwilioAuthToken verifies Twilio's status callbacks; empty when Twilio is not configured.
 	TwilioAuthToken string
+	// DerivePRS derives what is kept of an activation password.
+	DerivePRS DerivePRS
 }
 
 // New makes the API.
@@ -44,7 +47,7 @@ func New(cfg Config) *API {
 		store: cfg.Store, blobs: cfg.Blobs, tokens: cfg.Tokens,
 		login:       auth.NewLogin(cfg.Store, cfg.Tokens),
 		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams, prov: cfg.Provisioning,
-		twilioToken: cfg.TwilioAuthToken,
+		twilioToken: cfg.TwilioAuthToken, derivePRS: cfg.DerivePRS,
 	}
 }
 
@@ -104,6 +107,11 @@ func (a *API) Register(g *echo.Group) {
 
 	r.GET("/devices", a.listDevices)
 	r.GET("/devices/:id", a.getDevice)
+	r.GET("/devices/:id/timeline", a.getDeviceTimeline)
+	r.GET("/troubleshooting", a.listTroubleshooting)
+	r.POST("/users/:id/activation-password", a.postActivationPassword)
+	r.GET("/users/:id/activation-password", a.getActivationPassword)
+	r.DELETE("/users/:id/activation-password", a.deleteActivationPassword)
 
 	r.GET("/audit", a.listAudit)
 
@@ -114,6 +122,8 @@ func (a *API) Register(g *echo.Group) {
 	r.DELETE("/invitations/:id", a.revokeInvitation)
 	r.GET("/settings/sms", a.getSMSSettings)
 	r.PUT("/settings/sms", a.putSMSSettings)
+	r.GET("/settings/service-books", a.getServiceBooks)
+	r.PUT("/settings/service-books", a.putServiceBooks)
 }
 
 // routes registers routes on a group, each behind the same middleware.

@@ -277,10 +277,30 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	deviceNew.Error, deviceNew.LastSeenAt = nil, nil
 	entry := portal.AuditEntry{ID: 7, At: now, ActorID: "a1", Actor: "alice", RemoteAddr: "192.0.2.1", Action: "create",
 		Kind: "user", ObjectID: "u1", Before: json.RawMessage("null"), After: json.RawMessage(`{"id":"u1"}`)}
+	activation := portal.ActivationPassword{ID: "ap1", UserID: "u1", PRS: []byte("prs"), Salt: []byte("salt"), KDFParams: "argon2id",
+		CreatedAt: now, ExpiresAt: now.Add(48 * time.Hour), Failures: 1}
+	usedActivation := activation
+	usedActivation.DeadAt, usedActivation.DeadReason = &now, portal.ActivationUsed
+	event := portal.DeviceEvent{ID: 3, At: now, Stage: "verifying_encryption", Event: "key_accepted", Detail: map[string]any{}}
+	failEvent := portal.DeviceEvent{ID: 4, At: now, Stage: "failed", Event: portal.FailKeyConfirmation,
+		Detail: map[string]any{"message": "key confirmation failed"}}
+	trouble, _ := portal.Troubleshoot(portal.FailKeyConfirmation)
 	responses := []struct {
 		schema string
 		value  any
 	}{
+		{"ActivationPassword", activationPasswordView{activation, activation.State(now)}},
+		{"ActivationPassword", activationPasswordView{usedActivation, usedActivation.State(now)}},
+		{"ActivationPasswordCreated", activationPasswordResponse{Password: "k7m2-9xqp-4hrw", ExpiresAt: now}},
+		{"DeviceEvent", failEvent},
+		{"Troubleshooting", trouble},
+		{"TroubleshootingList", map[string]any{"items": portal.TroubleshootingCatalogue}},
+		{"DeviceTimeline", map[string]any{"device_id": "d1", "status": "failed", "progress": 40,
+			"items": []portal.DeviceEvent{event, failEvent}, "troubleshooting": trouble}},
+		{"DeviceTimeline", map[string]any{"device_id": "d1", "status": "activating", "progress": 0, "items": []portal.DeviceEvent{}}},
+		{"Error", web.ErrorBody{Error: web.ErrorDetail{Code: portal.CodeActivationIncorrect, Message: "m"}}},
+		{"ServiceBookList", map[string]any{"items": portal.DefaultServiceBooks}},
+		{"ServiceBookTemplate", portal.DefaultServiceBooks[0]},
 		{"Admin", admin},
 		{"User", user},
 		{"Group", portal.Group{ID: "g1", Name: "Sales", Members: 3, CreatedAt: now, UpdatedAt: now}},
@@ -337,6 +357,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"PolicyCreate", policyRequest{}},
 		{"PolicyPatch", policyRequest{}},
 		{"AssignmentCreate", assignmentRequest{}},
+		{"ActivationPasswordSet", activationPasswordRequest{}},
 	}
 	for _, r := range requests {
 		s := schema(r.schema)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -336,4 +337,40 @@ func (a *API) smsStatus(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) getServiceBooks(c echo.Context) error {
+	raw, ok, err := a.store.Setting(c.Request().Context(), portal.SettingServiceBooks)
+	if err != nil {
+		return err
+	}
+	books := portal.DefaultServiceBooks
+	if ok {
+		if books, err = portal.DecodeServiceBooks([]byte(raw)); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": books})
+}
+
+// putServiceBooks replaces the service book templates every activated device gets.
+func (a *API) putServiceBooks(c echo.Context) error {
+	var req struct {
+		Items json.RawMessage `json:"items"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	books, err := portal.DecodeServiceBooks(req.Items)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(books)
+	if err != nil {
+		return err
+	}
+	if err := a.store.PutSetting(c.Request().Context(), portal.SettingServiceBooks, string(b)); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": books})
 }

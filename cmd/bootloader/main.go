@@ -120,8 +120,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	if *passwordStdin && *activationStdin {
 		return usageError{errors.New("--password-stdin and --activation-password-stdin both read standard input: give one")}
 	}
-	if *activationStdin || o.Email != "" {
-		return bootloader.ErrEnterpriseActivation
+	if *activationStdin && o.Email == "" {
+		return usageError{errors.New("--activation-password-stdin needs --email")}
+	}
+	if *activationStdin {
+		pw, err := readLine(stdin)
+		if err != nil {
+			return fmt.Errorf("--activation-password-stdin: %w", err)
+		}
+		o.ActivationPassword = pw
 	}
 	if *passwordStdin {
 		pw, err := readLine(stdin)

@@ -8,7 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -26,6 +26,8 @@ import (
 
 type store interface {
 	portal.DeviceRegistry
+	portal.ActivationStore
+	Setting(ctx context.Context, name string) (string, bool, error)
 	portal.LoginThrottle
 	portal.InvitationStore
 	Device(ctx context.Context, id string) (*portal.Device, error)
@@ -41,6 +43,8 @@ type API struct {
 	fp     string
 	now    func() time.Time
 	manTTL time.Duration
+	public string
+	org    string
 }
 
 // Config is what the device API needs.
@@ -49,12 +53,16 @@ type Config struct {
 	Blobs  *blob.Store
 	Tokens *auth.Tokens // device tokens (auth.NewDeviceTokens)
 	Key    ed25519.PrivateKey
+	// PublicURL and OrgName fill in service books.
+	PublicURL string
+	OrgName   string
 }
 
 // New makes the device API.
 func New(cfg Config) *API {
 	return &API{store: cfg.Store, blobs: cfg.Blobs, tokens: cfg.Tokens, key: cfg.Key,
-		fp: packages.Fingerprint(cfg.Key.Public().(ed25519.PublicKey)), now: time.Now, manTTL: 24 * time.Hour}
+		fp: packages.Fingerprint(cfg.Key.Public().(ed25519.PublicKey)), now: time.Now, manTTL: 24 * time.Hour,
+		public: strings.TrimRight(cfg.PublicURL, "/"), org: cfg.OrgName}
 }
 
 // Register mounts the device API on g (at /device/v1).
@@ -64,6 +72,7 @@ func (a *API) Register(g *echo.Group) {
 	g.GET("/manifest", a.manifest, a.authenticate)
 	g.GET("/blobs/:sha256", a.blob, a.authenticate)
 	g.POST("/status", a.status, a.authenticate)
+	a.registerActivation(g)
 }
 
 // HashToken is how invitation tokens are kept: only their SHA-256. Tokens
@@ -216,7 +225,38 @@ func (a *API) build(ctx context.Context, d *portal.Device) (*packages.Manifest, 
 	for _, p := range as.Policies {
 		m.Policy.Sources = append(m.Policy.Sources, p.Name)
 	}
+	books, err := a.serviceBooks(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	m.ServiceBooks = books
 	return m, nil
+}
+
+// serviceBooks fills the admin's service book templates (or the defaults) for a user.
+func (a *API) serviceBooks(ctx context.Context, u *portal.User) ([]packages.ServiceBook, error) {
+	tmpls := portal.DefaultServiceBooks
+	if raw, ok, err := a.store.Setting(ctx, portal.SettingServiceBooks); err != nil {
+		return nil, err
+	} else if ok {
+		if tmpls, err = portal.DecodeServiceBooks([]byte(raw)); err != nil {
+			return nil, fmt.Errorf("stored service books: %w", err)
+		}
+	}
+	org := a.org
+	if v, ok, err := a.store.Setting(ctx, "org.name"); err == nil && ok {
+		org = v
+	}
+	rendered, err := portal.RenderServiceBooks(tmpls, portal.ServiceBookData{Email: u.Email, Username: u.Username,
+		DisplayName: u.DisplayName, PortalURL: a.public, Org: org})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]packages.ServiceBook, len(rendered))
+	for i, b := range rendered {
+		out[i] = packages.ServiceBook{Type: b.Type, Name: b.Name, Fields: b.Fields}
+	}
+	return out, nil
 }
 
 func (a *API) manifest(c echo.Context) error {

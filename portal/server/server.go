@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 
 	"provportal/admin/api"
 	"provportal/packages"
+	"provportal/packages/activation"
 	"provportal/packages/blob"
 	"provportal/portal"
 	"provportal/portal/auth"
@@ -56,6 +58,8 @@ type Config struct {
 	OrgName string
 	// SMS configures Twilio (TWILIO_*); without an account SID messages go to the outbox.
 	SMS sms.Config
+	// ActivationKDF is the argon2id cost of activation passwords; devices derive with it too.
+	ActivationKDF activation.Argon2Params
 }
 
 // Defaults returns the configuration a portal has when nothing is set.
@@ -64,7 +68,7 @@ func Defaults() Config {
 		Addr: ":8080", DataDir: "./data", PublicURL: "http://localhost:8080", PhoneRegion: "US",
 		MaxArtifactSize: 2 << 30, TokenTTL: 12 * time.Hour, ShutdownTimeout: 30 * time.Second,
 		HashParams: auth.DefaultParams, BootloaderDir: defaultBootloaderDir(), InvitationTTL: 7 * 24 * time.Hour,
-		OrgName: "IT",
+		OrgName: "IT", ActivationKDF: activation.DefaultArgon2Params(),
 	}
 }
 
@@ -208,12 +212,28 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	api.New(api.Config{Store: store, Blobs: blobs, Tokens: tokens, PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams,
 		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
-		TwilioAuthToken: smsCfg.AuthToken}).
+		TwilioAuthToken: smsCfg.AuthToken, DerivePRS: derivePRS(cfg.ActivationKDF)}).
 		Register(e.Group("/api/v1"))
-	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey}).Register(e.Group("/device/v1"))
+	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey, PublicURL: cfg.PublicURL, OrgName: cfg.OrgName}).Register(e.Group("/device/v1"))
 	site.Register(e)
 	s.fingerprint = fingerprint
 	return s, nil
+}
+
+// derivePRS keeps only argon2id of an activation password, with its salt
+// and parameters, which the device is handed to derive the same.
+func derivePRS(p activation.Argon2Params) api.DerivePRS {
+	return func(password string) ([]byte, []byte, string, error) {
+		if err := p.Validate(); err != nil {
+			return nil, nil, "", err
+		}
+		params, err := json.Marshal(p)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		salt := activation.NewSalt()
+		return activation.PRS(password, salt, p), salt, string(params), nil
+	}
 }
 
 // smsStatusPath is where Twilio reports delivery.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"LoginThrottle", throttleCases},
 		{"Secrets", secretCases},
 		{"Basics", basicCases},
+		{"Activation", activationCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,45 @@
+-- +goose Up
+-- One live activation password per user; setting a new one replaces it.
+-- Only the password-related string (argon2id of the password) is kept.
+CREATE TABLE activation_passwords (
+    user_id      TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    id           TEXT NOT NULL UNIQUE,
+    prs          BYTEA NOT NULL,
+    salt         BYTEA NOT NULL,
+    kdf_params   TEXT NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL,
+    failures     INTEGER NOT NULL DEFAULT 0,
+    dead_at      TIMESTAMPTZ,
+    dead_reason  TEXT NOT NULL DEFAULT ''
+);
+
+-- An activation in progress: the key exchange's state between requests.
+CREATE TABLE activation_sessions (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    device_id   TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    password_id TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    state       BYTEA,
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX activation_sessions_device ON activation_sessions (device_id);
+
+-- What happened to a device, stage by stage, for the admin's timeline.
+CREATE TABLE device_events (
+    id        BIGSERIAL PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    at        TIMESTAMPTZ NOT NULL,
+    stage     TEXT NOT NULL,
+    event     TEXT NOT NULL,
+    detail    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX device_events_device ON device_events (device_id, id);
+
+-- +goose Down
+DROP TABLE device_events;
+DROP TABLE activation_sessions;
+DROP TABLE activation_passwords;
