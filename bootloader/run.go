@@ -321,6 +321,15 @@ func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writ
 	if c.identity.PortalURL == c.portal.String() {
 		known = c.identity
 	}
+	if st, err := readSyncState(c.installDir); err != nil {
+		return failf(CodeInstallFailed, "%w", err)
+	} else if st != nil && st.PortalURL == c.portal.String() {
+		if err := resumeSync(ctx, c, pc, st, out); err != nil {
+			return fmt.Errorf("slow sync: %w", err)
+		}
+		fmt.Fprintln(out, "Synchronised.")
+		return nil
+	}
 	s, policy, err := activate(ctx, c, pc, out, known.DeviceID)
 	if err != nil {
 		return err
@@ -365,5 +374,9 @@ func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writ
 		return fmt.Errorf("installed, but the portal could not be told: %w", err)
 	}
 	fmt.Fprintln(out, "Activation complete.")
+	if err := s.slowSync(ctx, c.installDir, c.portal.String(), "", nil, out); err != nil {
+		return fmt.Errorf("slow sync (run again to resume): %w", err)
+	}
+	fmt.Fprintln(out, "Synchronised.")
 	return nil
 }

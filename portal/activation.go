@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -90,4 +91,27 @@ type ActivationStore interface {
 
 	AddDeviceEvent(ctx context.Context, deviceID, stage, event string, detail map[string]any) error
 	DeviceEvents(ctx context.Context, deviceID string) ([]DeviceEvent, error)
+}
+
+// OrganizerItem is one record of a user's organizer data: a calendar entry,
+// contact, task, memo, message or device option.
+type OrganizerItem struct {
+	ID      int64           `json:"id"`
+	Kind    string          `json:"kind"`
+	UID     string          `json:"uid"`
+	Summary string          `json:"summary"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// OrganizerStore keeps organizer data for slow synchronisation.
+type OrganizerStore interface {
+	// PutOrganizerItems adds items, replacing those with the same kind and UID.
+	PutOrganizerItems(ctx context.Context, userID string, items []OrganizerItem) (added, replaced int, err error)
+	// OrganizerItems pages through a user's items of one kind by ID.
+	OrganizerItems(ctx context.Context, userID, kind string, afterID int64, limit int) ([]OrganizerItem, error)
+	// CountOrganizerItems counts a user's items per kind.
+	CountOrganizerItems(ctx context.Context, userID string) (map[string]int, error)
+	// CountOrganizerItemsUpTo counts a kind's items with IDs up to uptoID.
+	CountOrganizerItemsUpTo(ctx context.Context, userID, kind string, uptoID int64) (int, error)
+	DeleteOrganizerItems(ctx context.Context, userID, kind string) (int, error)
 }

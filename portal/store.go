@@ -157,6 +157,7 @@ type Store interface {
 	SettingStore
 	DeviceRegistry
 	ActivationStore
+	OrganizerStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -112,6 +112,9 @@ func (a *API) Register(g *echo.Group) {
 	r.POST("/users/:id/activation-password", a.postActivationPassword)
 	r.GET("/users/:id/activation-password", a.getActivationPassword)
 	r.DELETE("/users/:id/activation-password", a.deleteActivationPassword)
+	r.POST("/users/:id/organizer", a.importOrganizer)
+	r.GET("/users/:id/organizer", a.getOrganizer)
+	r.DELETE("/users/:id/organizer", a.deleteOrganizer)
 
 	r.GET("/audit", a.listAudit)
 

@@ -3,7 +3,9 @@ package deviceapi
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,6 +20,7 @@ import (
 	"provportal/packages"
 	"provportal/packages/activation"
 	"provportal/portal"
+	"provportal/portal/organizer"
 	"provportal/portal/web"
 )
 
@@ -37,10 +40,17 @@ const (
 	stepPolicy    = "policy_sent"
 	stepServices  = "services_sent"
 	stepInstalled = "installed"
+	stepSyncing   = "syncing"
+	stepSynced    = "synchronised"
 	stepStopped   = "stopped"
 )
 
-const activationSessionTTL = 15 * time.Minute
+// activationSessionTTL bounds an activation from its request to the end of
+// its slow synchronisation.
+const activationSessionTTL = time.Hour
+
+// syncPageSize is how many organizer items one sealed sync page carries.
+const syncPageSize = 50
 
 var b64 = base64.RawURLEncoding
 
@@ -53,6 +63,12 @@ type exchangeState struct {
 	ISK        []byte `json:"isk,omitempty"`
 	Transcript []byte `json:"transcript,omitempty"`
 	Channel    []byte `json:"channel,omitempty"`
+	// The last sealed request and the reply to it, so a device that lost
+	// the reply (a cut connection) can send the same request again and get
+	// the same reply, instead of being refused as a replay.
+	LastSeq    uint64                  `json:"last_seq,omitempty"`
+	LastDigest []byte                  `json:"last_digest,omitempty"`
+	LastReply  *packages.SealedMessage `json:"last_reply,omitempty"`
 }
 
 func (a *API) registerActivation(g *echo.Group) {
@@ -334,7 +350,7 @@ func (a *API) activationMessage(c echo.Context) error {
 	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	sess, st, err := a.session(ctx, req.SessionID, stepPolicy, stepServices, stepInstalled)
+	sess, st, err := a.session(ctx, req.SessionID, stepPolicy, stepServices, stepInstalled, stepSyncing, stepSynced)
 	if err != nil {
 		return err
 	}
@@ -345,6 +361,10 @@ func (a *API) activationMessage(c echo.Context) error {
 	ct, err := base64.StdEncoding.DecodeString(req.CT)
 	if err != nil {
 		return portal.Errorf(portal.CodeSealedMessageRejected, "the sealed message is not base64")
+	}
+	digest := sha256.Sum256(ct)
+	if st.LastReply != nil && req.Seq == st.LastSeq && hmac.Equal(digest[:], st.LastDigest) {
+		return c.JSON(http.StatusOK, st.LastReply)
 	}
 	plain, err := ch.Open(activation.Envelope{Seq: req.Seq, CT: ct}, []byte(sess.ID))
 	if err != nil {
@@ -363,7 +383,11 @@ func (a *API) activationMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.saveChannel(ctx, sess.ID, step, ch); err != nil {
+	state, err := ch.MarshalState()
+	if err != nil {
+		return err
+	}
+	if err := a.save(ctx, sess.ID, step, &exchangeState{Channel: state, LastSeq: req.Seq, LastDigest: digest[:], LastReply: &out}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
@@ -391,6 +415,10 @@ func (a *API) step(ctx context.Context, sess *portal.ActivationSession, in packa
 			return packages.ActivationPayload{}, "", err
 		}
 		return packages.ActivationPayload{Type: packages.MsgDone}, stepInstalled, nil
+	case in.Type == packages.MsgSyncRequest && (sess.Step == stepInstalled || sess.Step == stepSyncing || sess.Step == stepSynced):
+		return a.syncPage(ctx, sess, in.Cursor)
+	case in.Type == packages.MsgBackup && (sess.Step == stepInstalled || sess.Step == stepSyncing || sess.Step == stepSynced):
+		return a.backup(ctx, sess, in.Options)
 	}
 	return packages.ActivationPayload{}, "", portal.Errorf(portal.CodeConflict, "a %q message does not fit this activation's step (%s)", in.Type, sess.Step)
 }
@@ -438,4 +466,112 @@ func (a *API) services(ctx context.Context, sess *portal.ActivationSession) (pac
 	}
 	return packages.ActivationPayload{Type: packages.MsgServices, ServiceBooks: m.ServiceBooks, Manifest: jws,
 		DeviceToken: token, DeviceID: d.ID}, stepServices, nil
+}
+
+// syncCursor is where a slow synchronisation stands: the kind (an index in
+// organizer.SyncOrder) and the last item ID delivered of it.
+type syncCursor struct {
+	kind  int
+	after int64
+}
+
+func parseCursor(s string) (syncCursor, error) {
+	if s == "" {
+		return syncCursor{}, nil
+	}
+	var c syncCursor
+	if _, err := fmt.Sscanf(s, "%d:%d", &c.kind, &c.after); err != nil || c.kind < 0 || c.kind >= len(organizer.SyncOrder) || c.after < 0 {
+		return c, portal.Invalid("cursor", "is not a cursor this portal gave")
+	}
+	return c, nil
+}
+
+// syncPage delivers the next page of the user's organizer data, calendar
+// first, and the progress of the whole synchronisation.
+func (a *API) syncPage(ctx context.Context, sess *portal.ActivationSession, cursor string) (packages.ActivationPayload, string, error) {
+	cur, err := parseCursor(cursor)
+	if err != nil {
+		return packages.ActivationPayload{}, "", err
+	}
+	if cursor == "" {
+		if err := a.store.AddDeviceEvent(ctx, sess.DeviceID, "slow_sync", "slow_sync_started", nil); err != nil {
+			return packages.ActivationPayload{}, "", err
+		}
+	}
+	var items []packages.SyncItem
+	for cur.kind < len(organizer.SyncOrder) && len(items) < syncPageSize {
+		kind := string(organizer.SyncOrder[cur.kind])
+		page, err := a.store.OrganizerItems(ctx, sess.UserID, kind, cur.after, syncPageSize-len(items))
+		if err != nil {
+			return packages.ActivationPayload{}, "", err
+		}
+		for _, it := range page {
+			items = append(items, packages.SyncItem{Kind: it.Kind, UID: it.UID, Summary: it.Summary, Data: it.Data})
+			cur.after = it.ID
+		}
+		if len(items) < syncPageSize {
+			cur.kind, cur.after = cur.kind+1, 0
+		}
+	}
+	progress, err := a.syncProgress(ctx, sess.UserID, cur)
+	if err != nil {
+		return packages.ActivationPayload{}, "", err
+	}
+	reply := packages.ActivationPayload{Type: packages.MsgSyncPage, Items: items, Progress: progress}
+	if cur.kind < len(organizer.SyncOrder) {
+		reply.Next = fmt.Sprintf("%d:%d", cur.kind, cur.after)
+		return reply, stepSyncing, a.store.ReportDevice(ctx, sess.DeviceID, "slow_sync", progress, nil, nil)
+	}
+	reply.Progress = 100
+	if err := a.stage(ctx, sess.DeviceID, "synchronised", 100, "slow_sync_complete", nil); err != nil {
+		return packages.ActivationPayload{}, "", err
+	}
+	return reply, stepSynced, nil
+}
+
+// syncProgress is the share of the user's items delivered before cur, in percent.
+func (a *API) syncProgress(ctx context.Context, userID string, cur syncCursor) (int, error) {
+	counts, err := a.store.CountOrganizerItems(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	total, done := 0, 0
+	for i, k := range organizer.SyncOrder {
+		total += counts[string(k)]
+		if i < cur.kind {
+			done += counts[string(k)]
+		}
+	}
+	if cur.kind < len(organizer.SyncOrder) && cur.after > 0 {
+		n, err := a.store.CountOrganizerItemsUpTo(ctx, userID, string(organizer.SyncOrder[cur.kind]), cur.after)
+		if err != nil {
+			return 0, err
+		}
+		done += n
+	}
+	if total == 0 {
+		return 100, nil
+	}
+	return done * 100 / total, nil
+}
+
+// backup keeps the device's options, which the user's next activation restores.
+func (a *API) backup(ctx context.Context, sess *portal.ActivationSession, options []packages.SyncItem) (packages.ActivationPayload, string, error) {
+	if len(options) > 1000 {
+		return packages.ActivationPayload{}, "", portal.Invalid("options", "at most 1000 options")
+	}
+	items := make([]portal.OrganizerItem, 0, len(options))
+	for _, o := range options {
+		if o.UID == "" || len(o.UID) > 200 || len(o.Data) > 64<<10 || !json.Valid(o.Data) {
+			return packages.ActivationPayload{}, "", portal.Invalid("options", "each option needs a uid and JSON data under 64 KiB")
+		}
+		items = append(items, portal.OrganizerItem{Kind: string(organizer.KindOptions), UID: o.UID, Summary: o.Summary, Data: o.Data})
+	}
+	if _, _, err := a.store.PutOrganizerItems(ctx, sess.UserID, items); err != nil {
+		return packages.ActivationPayload{}, "", err
+	}
+	if err := a.store.AddDeviceEvent(ctx, sess.DeviceID, "slow_sync", "options_backed_up", map[string]any{"options": len(items)}); err != nil {
+		return packages.ActivationPayload{}, "", err
+	}
+	return packages.ActivationPayload{Type: packages.MsgDone}, sess.Step, nil
 }

@@ -27,6 +27,7 @@ import (
 type store interface {
 	portal.DeviceRegistry
 	portal.ActivationStore
+	portal.OrganizerStore
 	Setting(ctx context.Context, name string) (string, bool, error)
 	portal.LoginThrottle
 	portal.InvitationStore

@@ -68,10 +68,11 @@ type icsComponent struct {
 }
 
 type icsLine struct {
-	num   int
-	name  string
-	text  string
-	depth int // 0 for the component's own properties, more inside VALARM etc.
+	num    int
+	name   string
+	text   string // what go-ical decodes: the line without its parameters
+	params ical.Params
+	depth  int // 0 for the component's own properties, more inside VALARM etc.
 }
 
 func (c *icsComponent) where() string { return fmt.Sprintf("%s at line %d", c.name, c.line) }
@@ -142,7 +143,7 @@ func splitCalendar(lines []contentLine) ([]*icsComponent, error) {
 			cur.breakWith(fmt.Sprintf("line %d is not valid UTF-8 text", l.num))
 			continue
 		}
-		name, value, err := splitICalLine(l.text)
+		name, params, value, err := splitICalLine(l.text)
 		if err != nil {
 			if cur == nil {
 				return nil, icsError(l.num, err.Error())
@@ -210,7 +211,7 @@ func splitCalendar(lines []contentLine) ([]*icsComponent, error) {
 			if name == ical.PropUID && len(open) == 0 && cur.uid == "" {
 				cur.uid = strings.TrimSpace(icalText(value))
 			}
-			cur.body = append(cur.body, icsLine{num: l.num, name: name, text: l.text, depth: len(open)})
+			cur.body = append(cur.body, icsLine{num: l.num, name: name, text: name + ":" + value, params: params, depth: len(open)})
 		}
 	}
 	switch {
@@ -261,10 +262,49 @@ func (c *icsComponent) decode() (comp *ical.Component, err error) {
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "ical: "))
 	}
-	if len(cal.Children) != 1 {
+	if len(cal.Children) != 1 || !attachParams(cal.Children[0], c.body) {
 		return nil, errors.New("unreadable")
 	}
 	return cal.Children[0], nil
+}
+
+// attachParams gives each property go-ical decoded the parameters
+// splitICalLine read from its line, walking both in file order.
+func attachParams(root *ical.Component, body []icsLine) bool {
+	type level struct {
+		comp     *ical.Component
+		children int
+		seen     map[string]int
+	}
+	stack := []level{{comp: root, seen: map[string]int{}}}
+	for _, l := range body {
+		top := &stack[len(stack)-1]
+		switch l.name {
+		case "BEGIN":
+			if top.children >= len(top.comp.Children) {
+				return false
+			}
+			child := top.comp.Children[top.children]
+			top.children++
+			stack = append(stack, level{comp: child, seen: map[string]int{}})
+		case "END":
+			if len(stack) == 1 {
+				return false
+			}
+			stack = stack[:len(stack)-1]
+		default:
+			i := top.seen[l.name]
+			top.seen[l.name]++
+			props := top.comp.Props[l.name]
+			if i >= len(props) {
+				return false
+			}
+			if l.params != nil {
+				props[i].Params = l.params
+			}
+		}
+	}
+	return len(stack) == 1
 }
 
 type icsParser struct {

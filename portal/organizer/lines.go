@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/emersion/go-ical"
 )
 
 // contentLine is one unfolded line of an iCalendar or vCard file.
@@ -18,10 +20,15 @@ type contentLine struct {
 func unfold(data []byte) []contentLine {
 	s := string(data)
 	var lines []contentLine
-	var folded strings.Builder
-	num := 0
-	for len(s) > 0 {
-		num++
+	var segs []string // of the logical line being read, joined once at its end
+	first := 0
+	flush := func() {
+		if len(segs) > 0 {
+			lines = append(lines, contentLine{num: first, text: strings.Join(segs, "")})
+			segs = segs[:0]
+		}
+	}
+	for num := 1; len(s) > 0; num++ {
 		var phys string
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
 			phys, s = s[:i], s[i+1:]
@@ -29,34 +36,30 @@ func unfold(data []byte) []contentLine {
 			phys, s = s, ""
 		}
 		phys = strings.TrimSuffix(phys, "\r")
-		if (phys != "" && (phys[0] == ' ' || phys[0] == '\t')) && len(lines) > 0 {
-			last := &lines[len(lines)-1]
-			folded.Reset()
-			folded.WriteString(last.text)
-			folded.WriteString(phys[1:])
-			last.text = folded.String()
+		if phys != "" && (phys[0] == ' ' || phys[0] == '\t') && len(segs) > 0 {
+			segs = append(segs, phys[1:])
 			continue
 		}
-		lines = append(lines, contentLine{num: num, text: phys})
+		flush()
+		segs, first = append(segs, phys), num
 	}
+	flush()
 	return lines
 }
 
-// maxParamValue bounds one parameter value: the iCalendar decoder builds
-// them a byte at a time, so a huge one would take quadratic time.
-const maxParamValue = 1024
-
-// splitICalLine checks a content line against the grammar go-ical decodes
-// (name, parameters, colon, value) and returns its upper-case name and its
-// value, so a malformed line is reported with its number instead of
-// failing, or crashing, the decoder on the whole file.
-func splitICalLine(s string) (name, value string, err error) {
+// splitICalLine reads a content line by the grammar go-ical decodes (name,
+// parameters, colon, value): its upper-case name, its parameters and its
+// value. A malformed line is reported with its number instead of failing,
+// or crashing, the decoder on the whole component. The parameters are read
+// here rather than by go-ical, which builds a parameter value a byte at a
+// time: quadratic in its length.
+func splitICalLine(s string) (name string, params ical.Params, value string, err error) {
 	i := strings.IndexAny(s, ";:")
 	switch {
 	case i < 0:
-		return "", "", errors.New("no colon: not a property")
+		return "", nil, "", errors.New("no colon: not a property")
 	case i == 0:
-		return "", "", errors.New("empty property name")
+		return "", nil, "", errors.New("empty property name")
 	}
 	name = strings.ToUpper(s[:i])
 	rest := s[i:]
@@ -64,32 +67,34 @@ func splitICalLine(s string) (name, value string, err error) {
 		rest = rest[1:]
 		eq := strings.IndexAny(rest, "=;:\",")
 		if eq <= 0 || rest[eq] != '=' {
-			return "", "", fmt.Errorf("%s: malformed parameter", name)
+			return "", nil, "", fmt.Errorf("%s: malformed parameter", name)
 		}
+		pname := strings.ToUpper(rest[:eq])
 		rest = rest[eq+1:]
+		if params == nil {
+			params = make(ical.Params)
+		}
 		for {
 			var v string
 			if strings.HasPrefix(rest, `"`) {
 				end := strings.IndexByte(rest[1:], '"')
 				if end < 0 {
-					return "", "", fmt.Errorf("%s: unterminated quoted parameter value", name)
+					return "", nil, "", fmt.Errorf("%s: unterminated quoted parameter value", name)
 				}
 				v, rest = rest[1:end+1], rest[end+2:]
 			} else {
 				j := strings.IndexAny(rest, "\";,:")
 				if j < 0 {
-					return "", "", fmt.Errorf("%s: no colon after the parameters", name)
+					return "", nil, "", fmt.Errorf("%s: no colon after the parameters", name)
 				}
 				if rest[j] == '"' {
-					return "", "", fmt.Errorf("%s: double quote inside a parameter value", name)
+					return "", nil, "", fmt.Errorf("%s: double quote inside a parameter value", name)
 				}
 				v, rest = rest[:j], rest[j:]
 			}
-			if len(v) > maxParamValue {
-				return "", "", fmt.Errorf("%s: parameter value longer than %d bytes", name, maxParamValue)
-			}
+			params[pname] = append(params[pname], v)
 			if rest == "" {
-				return "", "", fmt.Errorf("%s: no colon after the parameters", name)
+				return "", nil, "", fmt.Errorf("%s: no colon after the parameters", name)
 			}
 			if rest[0] != ',' {
 				break
@@ -97,10 +102,10 @@ func splitICalLine(s string) (name, value string, err error) {
 			rest = rest[1:]
 		}
 		if rest[0] != ';' && rest[0] != ':' {
-			return "", "", fmt.Errorf("%s: unexpected %q after a parameter value", name, rest[0])
+			return "", nil, "", fmt.Errorf("%s: unexpected %q after a parameter value", name, rest[0])
 		}
 	}
-	return name, rest[1:], nil
+	return name, params, rest[1:], nil
 }
 
 // splitVCardLine splits a vCard content line into its name (group removed,

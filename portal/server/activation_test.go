@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -94,7 +96,7 @@ func TestEnterpriseActivation(t *testing.T) {
 			t.Errorf("service books %+v, want four with the calendar first, filled in for dave", books)
 		}
 		d := deviceOf(t, e)
-		if d.Status != packages.StatusActivationComplete || d.Progress != 100 || d.Installed["ward-rounds"] != "3.0.0" {
+		if d.Status != "synchronised" || d.Progress != 100 || d.Installed["ward-rounds"] != "3.0.0" {
 			t.Errorf("device after activation = %+v", d)
 		}
 		var tl struct {
@@ -105,7 +107,8 @@ func TestEnterpriseActivation(t *testing.T) {
 		for _, ev := range tl.Items {
 			events = append(events, ev.Event)
 		}
-		want := []string{"request_received", "key_generated", "key_accepted", "policy_sent", "policy_accepted", "service_books_sent", "activation_complete"}
+		want := []string{"request_received", "key_generated", "key_accepted", "policy_sent", "policy_accepted", "service_books_sent",
+			"activation_complete", "slow_sync_started", "slow_sync_complete"}
 		if strings.Join(events, ",") != strings.Join(want, ",") {
 			t.Errorf("timeline %v, want %v", events, want)
 		}
@@ -279,22 +282,140 @@ func TestSealedMessagesRefuseReplayAndTampering(t *testing.T) {
 		e.call("POST", "/device/v1/activation/message", "", packages.SealedMessage{SessionID: sid, Seq: env.Seq, CT: base64.StdEncoding.EncodeToString(tampered)}).
 			wantError(http.StatusBadRequest, portal.CodeSealedMessageRejected)
 		// The untampered message still works: a refused one changes nothing.
-		var reply packages.SealedMessage
+		var reply, again packages.SealedMessage
 		e.call("POST", "/device/v1/activation/message", "", msg).want(http.StatusOK).decode(&reply)
-		e.call("POST", "/device/v1/activation/message", "", msg).wantError(http.StatusBadRequest, portal.CodeSealedMessageRejected)
+		// The same message once more, as after a lost reply: the same reply, processed once.
+		e.call("POST", "/device/v1/activation/message", "", msg).want(http.StatusOK).decode(&again)
+		if again != reply {
+			t.Error("a retransmitted request got a different reply")
+		}
 		if d := deviceOf(t, e); d.Status != "services_received" {
 			t.Errorf("device status %s, want services_received", d.Status)
 		}
+		next := ch.Seal([]byte(`{"type":"installed","installed":{"ward-rounds":"3.0.0"}}`), []byte(sid))
+		e.call("POST", "/device/v1/activation/message", "", packages.SealedMessage{SessionID: sid, Seq: next.Seq, CT: base64.StdEncoding.EncodeToString(next.CT)}).want(http.StatusOK)
+		// Now the first message is an old one: replayed, it is refused.
+		e.call("POST", "/device/v1/activation/message", "", msg).wantError(http.StatusBadRequest, portal.CodeSealedMessageRejected)
+		if d := deviceOf(t, e); d.Status != packages.StatusActivationComplete {
+			t.Errorf("device status %s, want activation_complete", d.Status)
+		}
 		var tl struct{ Items []portal.DeviceEvent }
 		e.as("GET", "/api/v1/devices/"+deviceOf(t, e).ID+"/timeline", nil).want(http.StatusOK).decode(&tl)
-		rejected := 0
+		rejected, booksSent := 0, 0
 		for _, ev := range tl.Items {
-			if ev.Event == "sealed_message_rejected" {
+			switch ev.Event {
+			case "sealed_message_rejected":
 				rejected++
+			case "service_books_sent":
+				booksSent++
 			}
 		}
-		if rejected != 2 {
-			t.Errorf("timeline shows %d rejected sealed messages, want 2", rejected)
+		if rejected != 2 || booksSent != 1 {
+			t.Errorf("timeline shows %d rejected sealed messages and %d service book deliveries, want 2 and 1", rejected, booksSent)
 		}
 	})
+}
+
+// loseReply forwards every request but, on the n-th activation message,
+// drops the portal's reply as a cut connection would.
+type loseReply struct {
+	n, seen int
+	mu      sync.Mutex
+}
+
+func (l *loseReply) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || !strings.HasSuffix(r.URL.Path, "/activation/message") {
+		return res, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen++
+	if l.seen == l.n {
+		res.Body.Close()
+		return nil, io.ErrUnexpectedEOF
+	}
+	return res, nil
+}
+
+func TestSlowSyncResumesAndDeliversEachItemOnce(t *testing.T) {
+	backends(t, func(t *testing.T, open func(t *testing.T) *gormstore.Store) {
+		e := newPortal(t, open(t), cheapKDF)
+		uid := activationUser(t, e, `{}`)
+		var events []map[string]any
+		for i := range 120 {
+			events = append(events, map[string]any{"summary": fmt.Sprintf("Ward round %d", i), "start": time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour).Format(time.RFC3339)})
+		}
+		var res struct {
+			Added, Replaced int
+			Refused         []struct{ Index int }
+		}
+		e.call("POST", "/api/v1/users/"+uid+"/organizer?kind=calendar", e.Token, mustJSON(t, events)).want(http.StatusOK).decode(&res)
+		if res.Added != 120 || len(res.Refused) != 0 {
+			t.Fatalf("calendar import = %+v", res)
+		}
+		var vcf strings.Builder
+		for i := range 30 {
+			fmt.Fprintf(&vcf, "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-%d\r\nFN:Colleague %d\r\nN:%d;Colleague;;;\r\nEMAIL:c%d@example.com\r\nEND:VCARD\r\n", i, i, i, i)
+		}
+		req, _ := http.NewRequest("POST", e.URL+"/api/v1/users/"+uid+"/organizer", strings.NewReader(vcf.String()))
+		req.Header.Set("Authorization", "Bearer "+e.Token)
+		req.Header.Set("Content-Type", "text/vcard")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil || r.StatusCode != http.StatusOK {
+			t.Fatalf("vCard import: %v %v", r.StatusCode, err)
+		}
+		r.Body.Close()
+		// A bad item is refused with its index; the good one is kept.
+		e.call("POST", "/api/v1/users/"+uid+"/organizer?kind=tasks", e.Token, `[{"summary":"Order supplies"},{"due":"tomorrow"}]`).want(http.StatusOK).decode(&res)
+		if res.Added != 1 || len(res.Refused) != 1 || res.Refused[0].Index != 1 {
+			t.Errorf("task import with a bad item = %+v", res)
+		}
+		var counts struct{ Counts map[string]int }
+		e.as("GET", "/api/v1/users/"+uid+"/organizer", nil).want(http.StatusOK).decode(&counts)
+		if counts.Counts["calendar"] != 120 || counts.Counts["contacts"] != 30 || counts.Counts["tasks"] != 1 {
+			t.Fatalf("organizer counts = %v", counts.Counts)
+		}
+
+		pw := activationPassword(t, e, uid, `{}`)
+		dir := t.TempDir()
+		exe := filepath.Join(dir, "bl")
+		os.WriteFile(exe, []byte("stand-in"), 0o755)
+		install := filepath.Join(dir, "install")
+		opts := bootloader.Options{Server: e.URL, Email: "dave@example.com", ActivationPassword: pw, InstallDir: install,
+			NonInteractive: true, Executable: exe}
+		// Messages: policy result, installed, first sync page, second sync page (its reply lost).
+		opts.HTTPClient = &http.Client{Transport: &loseReply{n: 4}}
+		if err := bootloader.Run(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "slow sync") {
+			t.Fatalf("first run: %v, want the sync cut", err)
+		}
+		d := deviceOf(t, e)
+		if d.Status != "slow_sync" || d.Progress <= 0 || d.Progress >= 100 {
+			t.Errorf("device mid-sync = %s %d%%, want slow_sync part way", d.Status, d.Progress)
+		}
+		opts.HTTPClient = nil
+		if err := bootloader.Run(context.Background(), opts); err != nil {
+			t.Fatalf("resumed run: %v", err)
+		}
+		for kind, want := range map[string]int{"calendar": 120, "contacts": 30, "tasks": 1} {
+			files, _ := os.ReadDir(filepath.Join(install, "organizer", kind))
+			if len(files) != want {
+				t.Errorf("%s items on the device = %d, want %d", kind, len(files), want)
+			}
+		}
+		if d := deviceOf(t, e); d.Status != "synchronised" || d.Progress != 100 {
+			t.Errorf("device after the resumed sync = %s %d%%", d.Status, d.Progress)
+		}
+		if _, err := os.Stat(filepath.Join(install, ".activation.json")); !os.IsNotExist(err) {
+			t.Errorf("the finished sync left its state behind (%v)", err)
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
