@@ -106,6 +106,12 @@ func (s *activationSession) slowSync(ctx context.Context, dir, portalURL, cursor
 		}
 		fmt.Fprintf(out, "Slow sync: %d%%\n", page.Progress)
 		if page.Next == "" {
+			if err := restoreOptions(dir); err != nil {
+				return fmt.Errorf("restore device options: %w", err)
+			}
+			if err := s.backupOptions(ctx, dir); err != nil {
+				return fmt.Errorf("back up device options: %w", err)
+			}
 			return os.Remove(filepath.Join(dir, syncFile))
 		}
 	}
@@ -136,4 +142,78 @@ func resumeSync(ctx context.Context, c *config, pc *portalClient, st *syncState,
 	fmt.Fprintln(out, "Resuming the slow sync where it stopped.")
 	s := &activationSession{pc: pc, id: st.SessionID, channel: ch}
 	return s.slowSync(ctx, c.installDir, c.portal.String(), st.Cursor, st.Pending, out)
+}
+
+// optionsFile holds the device's own options (name to value), backed up to
+// the portal after a sync and restored by the user's next activation.
+const optionsFile = "options.json"
+
+// optionUID names an option as the portal's organizer data does, so a
+// device's backup and an admin's import of the same option are one item.
+func optionUID(name string) string {
+	sum := sha256.Sum256([]byte("options\x00" + name))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+type deviceOption struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// restoreOptions writes options.json from the options the sync delivered,
+// unless the device already has its own.
+func restoreOptions(dir string) error {
+	path := filepath.Join(dir, optionsFile)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	files, err := os.ReadDir(filepath.Join(dir, organizerDir, "options"))
+	if errors.Is(err, os.ErrNotExist) || len(files) == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	opts := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, organizerDir, "options", f.Name()))
+		if err != nil {
+			return err
+		}
+		var it packages.SyncItem
+		var o deviceOption
+		if json.Unmarshal(b, &it) == nil && json.Unmarshal(it.Data, &o) == nil && o.Name != "" {
+			opts[o.Name] = o.Value
+		}
+	}
+	b, err := json.MarshalIndent(opts, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// backupOptions sends the device's options to the portal, sealed.
+func (s *activationSession) backupOptions(ctx context.Context, dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, optionsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var opts map[string]string
+	if err := json.Unmarshal(b, &opts); err != nil {
+		return fmt.Errorf("%s is not a JSON object of names to values: %w", optionsFile, err)
+	}
+	items := make([]packages.SyncItem, 0, len(opts))
+	for name, value := range opts {
+		data, _ := json.Marshal(deviceOption{Name: name, Value: value})
+		items = append(items, packages.SyncItem{Kind: "options", UID: optionUID(name), Summary: name, Data: data})
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	_, err = s.send(ctx, packages.ActivationPayload{Type: packages.MsgBackup, Options: items})
+	return err
 }

@@ -17,6 +17,7 @@ import (
 
 	"provportal/portal"
 	"provportal/portal/auth"
+	"provportal/portal/organizer"
 	"provportal/portal/web"
 )
 
@@ -300,6 +301,14 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"DeviceTimeline", map[string]any{"device_id": "d1", "status": "activating", "progress": 0, "items": []portal.DeviceEvent{}}},
 		{"Error", web.ErrorBody{Error: web.ErrorDetail{Code: portal.CodeActivationIncorrect, Message: "m"}}},
 		{"ServiceBookList", map[string]any{"items": portal.DefaultServiceBooks}},
+		{"OrganizerImportResult", importResult{Added: 41, Replaced: 2, Refused: []refusedItem{
+			{Index: 3, UID: "standup-42@example.com", Reason: "VEVENT at line 40: no DTSTART"},
+			{Index: 7, Reason: "item at line 12: title or body is required"}}}},
+		{"OrganizerImportResult", importResult{Refused: []refusedItem{}}},
+		{"OrganizerRefusedItem", refusedItem{Index: 3, UID: "standup-42@example.com", Reason: "VEVENT at line 40: no DTSTART"}},
+		{"OrganizerCounts", map[string]any{"counts": map[string]int{"calendar": 120, "contacts": 45, "options": 2}}},
+		{"OrganizerCounts", map[string]any{"counts": map[string]int{}}},
+		{"OrganizerDeleted", map[string]int{"deleted": 167}},
 		{"ServiceBookTemplate", portal.DefaultServiceBooks[0]},
 		{"Admin", admin},
 		{"User", user},
@@ -358,6 +367,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"PolicyPatch", policyRequest{}},
 		{"AssignmentCreate", assignmentRequest{}},
 		{"ActivationPasswordSet", activationPasswordRequest{}},
+		{"OrganizerEvent", organizer.Event{}},
+		{"OrganizerContact", organizer.Contact{}},
+		{"OrganizerTask", organizer.Task{}},
+		{"OrganizerMemo", organizer.Memo{}},
+		{"OrganizerMessage", organizer.Message{}},
+		{"OrganizerOption", organizer.Option{}},
 	}
 	for _, r := range requests {
 		s := schema(r.schema)

@@ -94,6 +94,9 @@ func (a *API) getOrganizer(c echo.Context) error {
 }
 
 func (a *API) deleteOrganizer(c echo.Context) error {
+	if _, err := a.store.User(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
 	kind := c.QueryParam("kind")
 	if kind != "" && !organizer.Kind(kind).Valid() {
 		return portal.Invalid("kind", "is not a kind of organizer data")

@@ -153,7 +153,13 @@ func splitCalendar(lines []contentLine) ([]*icsComponent, error) {
 		}
 		comp := ""
 		if name == "BEGIN" || name == "END" {
-			comp = strings.ToUpper(strings.TrimSpace(value))
+			if comp = strings.ToUpper(strings.TrimSpace(value)); comp == "" {
+				if cur == nil {
+					return nil, icsError(l.num, name+" without a component name")
+				}
+				cur.breakWith(fmt.Sprintf("line %d: %s without a component name", l.num, name))
+				continue
+			}
 		}
 		switch {
 		case cal == nil:

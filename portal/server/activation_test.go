@@ -27,7 +27,7 @@ import (
 func cheapKDF(c *Config) { c.ActivationKDF = activation.Argon2Params{Memory: 64, Time: 1, Threads: 1} }
 
 // activationUser makes dave with an app and a policy, and returns his ID.
-func activationUser(t *testing.T, e *portalEnv, rules string) string {
+func activationUser(t testing.TB, e *portalEnv, rules string) string {
 	t.Helper()
 	uid := e.as("POST", "/api/v1/users", map[string]any{"username": "dave", "email": "dave@example.com"}).want(http.StatusCreated).id()
 	app := e.as("POST", "/api/v1/apps", map[string]string{"name": "ward-rounds", "version": "3.0.0"}).want(http.StatusCreated).id()
@@ -38,7 +38,7 @@ func activationUser(t *testing.T, e *portalEnv, rules string) string {
 	return uid
 }
 
-func activationPassword(t *testing.T, e *portalEnv, uid, body string) string {
+func activationPassword(t testing.TB, e *portalEnv, uid, body string) string {
 	t.Helper()
 	var out struct{ Password string }
 	e.as("POST", "/api/v1/users/"+uid+"/activation-password", body).want(http.StatusCreated).decode(&out)
@@ -418,4 +418,39 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestWirelessBackupRestoresOptions: the options a device backs up after its
+// sync come back to the same user's next device.
+func TestWirelessBackupRestoresOptions(t *testing.T) {
+	backends(t, func(t *testing.T, open func(t *testing.T) *gormstore.Store) {
+		e := newPortal(t, open(t), cheapKDF)
+		uid := activationUser(t, e, `{}`)
+		first := filepath.Join(t.TempDir(), "install")
+		os.MkdirAll(first, 0o755)
+		os.WriteFile(filepath.Join(first, "options.json"), []byte(`{"ringtone":"chimes","font_size":"large"}`), 0o600)
+		exe := filepath.Join(t.TempDir(), "bl")
+		os.WriteFile(exe, []byte("stand-in"), 0o755)
+		run := func(install string) {
+			t.Helper()
+			pw := activationPassword(t, e, uid, `{}`)
+			if err := bootloader.Run(context.Background(), bootloader.Options{Server: e.URL, Email: "dave@example.com", ActivationPassword: pw,
+				InstallDir: install, NonInteractive: true, Executable: exe}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(first)
+		var counts struct{ Counts map[string]int }
+		e.as("GET", "/api/v1/users/"+uid+"/organizer", nil).want(http.StatusOK).decode(&counts)
+		if counts.Counts["options"] != 2 {
+			t.Fatalf("options backed up = %d, want 2", counts.Counts["options"])
+		}
+		second := filepath.Join(t.TempDir(), "install")
+		run(second)
+		var got map[string]string
+		b, err := os.ReadFile(filepath.Join(second, "options.json"))
+		if err != nil || json.Unmarshal(b, &got) != nil || got["ringtone"] != "chimes" || got["font_size"] != "large" {
+			t.Errorf("restored options.json = %s, %v", b, err)
+		}
+	})
 }

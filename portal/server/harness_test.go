@@ -55,7 +55,7 @@ func openStore(t *testing.T, cfg gormstore.Config) *gormstore.Store {
 
 // portalEnv is a portal served on loopback with an administrator logged on.
 type portalEnv struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	Token string
 	Store *gormstore.Store
@@ -65,7 +65,7 @@ type portalEnv struct {
 
 type option func(*Config)
 
-func newPortal(t *testing.T, st *gormstore.Store, opts ...option) *portalEnv {
+func newPortal(t testing.TB, st *gormstore.Store, opts ...option) *portalEnv {
 	t.Helper()
 	// The server starts first so links the portal writes name its real address.
 	ts := httptest.NewUnstartedServer(nil)
@@ -117,7 +117,7 @@ func (e *portalEnv) login(user, password string) string {
 
 // response is an answered request.
 type response struct {
-	t      *testing.T
+	t      testing.TB
 	what   string
 	Status int
 	Header http.Header
