@@ -11,8 +11,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"provportal/packages"
 	"provportal/packages/activation"
@@ -185,29 +183,9 @@ func checkPolicy(p *packages.Policy, osVersion string) []packages.RejectedRule {
 		switch {
 		case have == "":
 			out = append(out, packages.RejectedRule{Rule: name, Reason: "the device's OS version cannot be determined"})
-		case compareVersions(have, want) < 0:
+		case packages.CompareVersions(have, want) < 0:
 			out = append(out, packages.RejectedRule{Rule: name, Reason: fmt.Sprintf("the device runs %s, older than %s", have, want)})
 		}
 	}
 	return out
-}
-
-func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }

@@ -2,14 +2,14 @@ package portal
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+
+	"provportal/packages"
 )
 
 // RuleType is the type of value a policy rule takes.
@@ -173,26 +173,8 @@ func stricter(name string, a, b any) bool {
 		return (spec.Stricter == "max" && av > bv) || (spec.Stricter == "min" && av < bv)
 	case string:
 		bs, _ := b.(string)
-		c := compareVersions(av, bs)
+		c := packages.CompareVersions(av, bs)
 		return (spec.Stricter == "max" && c > 0) || (spec.Stricter == "min" && c < 0)
 	}
 	return false
-}
-
-// compareVersions compares dotted versions numerically: "10.3" > "9.12" and "14" == "14.0".
-func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range max(len(as), len(bs)) {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return cmp.Compare(x, y)
-		}
-	}
-	return 0
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"provportal/packages"
 )
 
 func TestDecodeRules(t *testing.T) {
@@ -106,8 +108,8 @@ func TestMergeRulesStricterWins(t *testing.T) {
 			}
 		}
 	}
-	if compareVersions("14", "14.0.0") != 0 || compareVersions("10.3", "9.12") <= 0 {
-		t.Error("compareVersions does not compare numerically")
+	if packages.CompareVersions("14", "14.0.0") != 0 || packages.CompareVersions("10.3", "9.12") <= 0 || packages.CompareVersions("9", "10") >= 0 {
+		t.Error("CompareVersions does not compare numerically")
 	}
 }
 
