@@ -265,3 +265,53 @@ func TestProvisioningEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestActivationEndToEnd drives enterprise activation with the real portal
+// and bootloader binaries: the one-time password works once, then is dead.
+func TestActivationEndToEnd(t *testing.T) {
+	backends(t, func(t *testing.T, db []string) {
+		blDir := t.TempDir()
+		buildBootloader(t, blDir)
+		exe := filepath.Join(blDir, "bootloader-"+runtime.GOOS+"-"+runtime.GOARCH)
+		if out, err := run(t, "opal-Secret-123\n", append([]string{"admin", "create", "--username", "opal", "--password-stdin"}, db...)...); err != nil {
+			t.Fatalf("admin create: %v\n%s", err, out)
+		}
+		p := startPortal(t, nil, append(db, "--bootloader-dir", blDir)...)
+		_, token := login(t, p.URL, "opal", "opal-Secret-123")
+		a := &adminClient{t: t, url: p.URL, token: token}
+		uid := a.id("POST", "/api/v1/users", map[string]any{"username": "dave", "email": "dave@example.com"})
+		app := a.id("POST", "/api/v1/apps", map[string]string{"name": "ward-rounds", "version": "3.0.0"})
+		a.do("PUT", "/api/v1/apps/"+app+"/artifacts/"+runtime.GOOS+"-"+runtime.GOARCH+"?filename=w.tar.gz", tarGz(t, "rounds.txt", "rounds-marker-31"), nil)
+		a.do("POST", "/api/v1/assignments", map[string]string{"app_id": app, "user_id": uid}, nil)
+		a.do("POST", "/api/v1/users/"+uid+"/organizer?kind=calendar", []map[string]string{{"summary": "Ward round", "start": "2026-12-01T08:00:00Z"}}, nil)
+		var pw struct{ Password string }
+		a.do("POST", "/api/v1/users/"+uid+"/activation-password", map[string]any{}, &pw)
+
+		activate := func(install string) (string, error) {
+			cmd := exec.Command(exe, "--server", p.URL, "--email", "dave@example.com", "--activation-password-stdin",
+				"--install-dir", install, "--non-interactive")
+			cmd.Stdin = strings.NewReader(pw.Password + "\n")
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		install := filepath.Join(t.TempDir(), "i")
+		if out, err := activate(install); err != nil {
+			t.Fatalf("activation: %v\n%s", err, out)
+		}
+		if b, err := os.ReadFile(filepath.Join(install, "apps", "ward-rounds", "rounds.txt")); err != nil || string(b) != "rounds-marker-31" {
+			t.Errorf("installed app: %q, %v", b, err)
+		}
+		if files, _ := os.ReadDir(filepath.Join(install, "organizer", "calendar")); len(files) != 1 {
+			t.Errorf("synchronised calendar items: %d, want 1", len(files))
+		}
+		var devices struct{ Items []struct{ Status string } }
+		a.do("GET", "/api/v1/devices", nil, &devices)
+		if len(devices.Items) != 1 || devices.Items[0].Status != "synchronised" {
+			t.Errorf("devices = %+v, want one synchronised", devices.Items)
+		}
+		out, err := activate(filepath.Join(t.TempDir(), "again"))
+		if err == nil || !strings.Contains(out, "already used") || strings.Count(strings.TrimSpace(out), "\n") > 3 {
+			t.Errorf("second activation with the same password: %v\n%s", err, out)
+		}
+	})
+}

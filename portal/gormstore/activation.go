@@ -94,23 +94,37 @@ func (s *Store) ClearActivationPassword(ctx context.Context, userID string) erro
 // concurrent attempts all count and none passes the limit.
 func (s *Store) BeginActivationAttempt(ctx context.Context, passwordID string, at time.Time) (*portal.ActivationPassword, bool, error) {
 	at = at.UTC()
-	res := s.db.WithContext(ctx).Exec(`UPDATE activation_passwords SET failures = failures + 1
-		WHERE id = ? AND dead_at IS NULL AND expires_at > ? AND failures < ?`, passwordID, at, portal.MaxActivationFailures)
-	if res.Error != nil {
-		return nil, false, fmt.Errorf("gormstore: activation attempt: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		// Out of attempts: make it dead for good, so the admin sees why.
-		if _, err := s.FailActivationAttempt(ctx, passwordID); err != nil {
-			return nil, false, err
+	var (
+		out portal.ActivationPassword
+		ok  bool
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE activation_passwords SET failures = failures + 1
+			WHERE id = ? AND dead_at IS NULL AND expires_at > ? AND failures < ?`, passwordID, at, portal.MaxActivationFailures)
+		if res.Error != nil {
+			return fmt.Errorf("gormstore: activation attempt: %w", res.Error)
 		}
+		ok = res.RowsAffected == 1
+		if !ok {
+			// Out of attempts: make it dead for good, so the admin sees why.
+			if err := tx.Model(&activationPasswordRow{}).
+				Where("id = ? AND dead_at IS NULL AND failures >= ?", passwordID, portal.MaxActivationFailures).
+				Updates(map[string]any{"dead_at": now(), "dead_reason": portal.ActivationTooManyAttempts}).Error; err != nil {
+				return err
+			}
+		}
+		var r activationPasswordRow
+		if err := tx.Where("id = ?", passwordID).Take(&r).Error; err != nil {
+			return notFound(err, "activation password", passwordID)
+		}
+		out = r.toPortal()
+		return audit(ctx, tx, "activation_attempt", "user", r.UserID, nil,
+			map[string]any{"password_id": passwordID, "allowed": ok, "attempts": r.Failures, "state": out.State(at)})
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	var r activationPasswordRow
-	if err := s.db.WithContext(ctx).Where("id = ?", passwordID).Take(&r).Error; err != nil {
-		return nil, false, notFound(err, "activation password", passwordID)
-	}
-	p := r.toPortal()
-	return &p, res.RowsAffected == 1, nil
+	return &out, ok, nil
 }
 
 // FailActivationAttempt kills the password once its attempts are spent.
@@ -128,10 +142,11 @@ func (s *Store) FailActivationAttempt(ctx context.Context, passwordID string) (*
 			return notFound(err, "activation password", passwordID)
 		}
 		out = r.toPortal()
-		if res.RowsAffected == 0 {
-			return nil
+		action := "activation_failed"
+		if res.RowsAffected == 1 {
+			action = "activation_password_locked"
 		}
-		return audit(ctx, tx, "activation_password_locked", "user", r.UserID, nil, map[string]any{"failures": r.Failures})
+		return audit(ctx, tx, action, "user", r.UserID, nil, map[string]any{"password_id": passwordID, "failures": r.Failures})
 	})
 	if err != nil {
 		return nil, err

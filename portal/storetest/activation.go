@@ -66,6 +66,14 @@ var activationCases = []storeCase{
 		if _, ok, _ := s.BeginActivationAttempt(ctx, p.ID, time.Now()); ok {
 			t.Error("a sixth attempt was allowed")
 		}
+		page, _ := s.Audit(ctx, portal.AuditFilter{Kind: "user", ObjectID: u.ID, ListOptions: portal.ListOptions{Limit: 100}})
+		seen := map[string]int{}
+		for _, e := range page.Items {
+			seen[e.Action]++
+		}
+		if seen["activation_attempt"] != 6 || seen["activation_failed"] != 4 || seen["activation_password_locked"] != 1 {
+			t.Errorf("audit actions %v, want 6 attempts, 4 failures and the lock", seen)
+		}
 		if won, _ := s.ConsumeActivationPassword(ctx, p.ID, time.Now()); won {
 			t.Error("a password out of attempts was consumed")
 		}
