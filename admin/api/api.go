@@ -74,6 +74,7 @@ func (a *API) Register(g *echo.Group) {
 
 	r.GET("/users", a.listUsers)
 	r.POST("/users", a.createUser)
+	r.POST("/users/import", a.importUsers)
 	r.GET("/users/:id", a.getUser)
 	r.PATCH("/users/:id", a.patchUser)
 	r.DELETE("/users/:id", a.deleteUser)

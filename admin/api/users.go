@@ -87,14 +87,7 @@ func (a *API) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u := portal.User{Username: *p.Username}
-	setIf(&u.Email, p.Email)
-	setIf(&u.Phone, p.Phone)
-	setIf(&u.DisplayName, p.DisplayName)
-	setIf(&u.PasswordHash, p.PasswordHash)
-	if p.Groups != nil {
-		u.Groups = *p.Groups
-	}
+	u := newUser(p)
 	if err := a.store.CreateUser(c.Request().Context(), &u); err != nil {
 		return err
 	}
