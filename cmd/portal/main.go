@@ -147,6 +147,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	base := strings.TrimRight(cfg.PublicURL, "/")
 	fmt.Printf("Provisioning portal %s is listening on %s\n", version, ln.Addr())
+	fmt.Printf("  Console:   %s/admin\n", base)
 	fmt.Printf("  Admin API: %s/api/v1 (description: %s/api/v1/openapi.json)\n", base, base)
 	fmt.Printf("  Health:    %s/healthz    Metrics: %s/metrics\n", base, base)
 	if password != "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"provportal/admin/api"
+	adminweb "provportal/admin/web"
 	"provportal/packages"
 	"provportal/packages/activation"
 	"provportal/packages/blob"
@@ -214,6 +215,12 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
 		TwilioAuthToken: smsCfg.AuthToken, DerivePRS: derivePRS(cfg.ActivationKDF)}).
 		Register(e.Group("/api/v1"))
+	console, err := adminweb.New(adminweb.Config{Store: store, Tokens: tokens, TokenKey: key,
+		PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	console.Register(e)
 	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey, PublicURL: cfg.PublicURL, OrgName: cfg.OrgName}).Register(e.Group("/device/v1"))
 	site.Register(e)
 	s.fingerprint = fingerprint
