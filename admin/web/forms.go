@@ -96,6 +96,11 @@ func listOptions(ec echo.Context) (portal.ListOptions, error) {
 
 // paging describes where a page sits in its list, with links that keep the search.
 func paging(base string, opt portal.ListOptions, total, shown int) listPage {
+	return pagingWith(base, opt, total, shown, nil)
+}
+
+// pagingWith is paging for a list with filters of its own, which its links keep.
+func pagingWith(base string, opt portal.ListOptions, total, shown int, filters url.Values) listPage {
 	p := listPage{Query: opt.Name, Total: total, PageNumber: opt.Offset/opt.Limit + 1,
 		Pages: max((total+opt.Limit-1)/opt.Limit, 1)}
 	if shown > 0 {
@@ -103,6 +108,11 @@ func paging(base string, opt portal.ListOptions, total, shown int) listPage {
 	}
 	link := func(offset int) string {
 		q := url.Values{}
+		for k, v := range filters {
+			if len(v) > 0 && v[0] != "" {
+				q.Set(k, v[0])
+			}
+		}
 		if opt.Name != "" {
 			q.Set("name", opt.Name)
 		}

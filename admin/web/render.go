@@ -34,6 +34,8 @@ func newRenderer(fsys fs.FS, as assets) (*renderer, error) {
 		"statusLabel": statusLabel,
 		"add":         func(a, b int) int { return a + b },
 		"ago":         ago,
+		"bytes":       humanBytes,
+		"when":        when,
 	}
 	base, err := template.New(path.Base(layoutFile)).Funcs(funcs).ParseFS(fsys, layoutFile)
 	if err != nil {

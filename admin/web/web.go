@@ -31,6 +31,10 @@ type Store interface {
 	portal.UserStore
 	portal.GroupStore
 	Devices(ctx context.Context, f portal.DeviceFilter) (portal.Page[portal.Device], error)
+	Device(ctx context.Context, id string) (*portal.Device, error)
+	DeviceEvents(ctx context.Context, deviceID string) ([]portal.DeviceEvent, error)
+	Apps(ctx context.Context, opt portal.ListOptions) (portal.Page[portal.App], error)
+	Policies(ctx context.Context, opt portal.ListOptions) (portal.Page[portal.Policy], error)
 	SMSMessages(ctx context.Context, f portal.SMSFilter) (portal.Page[portal.SMSMessage], error)
 }
 
@@ -134,6 +138,13 @@ func (c *Console) Register(e *echo.Echo) {
 	write.POST("/admin/groups/:id", c.updateGroup)
 	write.GET("/admin/groups/:id/delete", c.confirmDeleteGroup)
 	write.POST("/admin/groups/:id/delete", c.deleteGroup)
+
+	// Read-only for now: devices report themselves, and apps and policies
+	// are changed through the admin API.
+	read.GET("/admin/devices", c.listDevices)
+	read.GET("/admin/devices/:id", c.showDevice)
+	read.GET("/admin/apps", c.listApps)
+	read.GET("/admin/policies", c.listPolicies)
 }
 
 // chain registers routes, each behind the same middleware.

@@ -84,6 +84,7 @@ func TestConsoleFormsOnBothDatabases(t *testing.T) {
 func TestConsoleInChromium(t *testing.T) {
 	exe := chromium(t)
 	env := newPortal(t, openStore(t, gormstore.Config{SQLitePath: testdb.SQLitePath(t)}))
+	seedReadOnlyPages(t, env)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
@@ -145,6 +146,8 @@ func consoleFlow(b *tab, suffix string) {
 	b.navigate(chromedp.SendKeys(chromedp.ID("f-password"), adminPassword+kb.Enter), "/admin", http.StatusOK)
 	b.wantHeading("Dashboard")
 	b.wantText(chromedp.CSS("#devices-heading"), "Devices by status")
+
+	readOnlyPages(b)
 
 	// A group.
 	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/groups"]`)), "/admin/groups", http.StatusOK)
@@ -216,6 +219,62 @@ func consoleFlow(b *tab, suffix string) {
 	b.navigate(chromedp.Click(chromedp.CSS(`.signout button`)), "/admin/login?signed_out=1", http.StatusOK)
 	b.wantText(chromedp.CSS("main .notice"), "You have signed out.")
 	b.open("/admin/users", "/admin/login", http.StatusOK)
+}
+
+// seedReadOnlyPages gives the devices, apps and policies pages rows whose
+// long words (a SHA-256, an error message) must wrap on a phone.
+func seedReadOnlyPages(t *testing.T, env *portalEnv) {
+	t.Helper()
+	ctx := portal.WithActor(context.Background(), portal.Actor{Username: "seed"})
+	u := portal.User{Username: "bob-seed"}
+	if err := env.Store.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	d := portal.Device{UserID: u.ID, Name: "bobs-laptop", Platform: "windows-amd64", Status: "activating"}
+	if err := env.Store.RegisterDevice(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.AddDeviceEvent(ctx, d.ID, "installing", "download_started", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.ReportDevice(ctx, d.ID, "failed", 60, nil, &portal.DeviceError{Code: portal.FailDigestMismatch,
+		Message: "sha256_of_mail-client-windows-amd64.zip_was_" + strings.Repeat("0f", 32)}); err != nil {
+		t.Fatal(err)
+	}
+	app := portal.App{Name: "Mail client", Version: "2.4.1"}
+	if err := env.Store.CreateApp(ctx, &app); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.PutArtifact(ctx, app.ID, portal.Artifact{Platform: "windows-amd64", SHA256: strings.Repeat("9e", 32), Size: 48 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := portal.DecodeRules([]byte(`{"max_failed_unlocks_before_wipe": 10, "storage_encryption_required": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.CreatePolicy(ctx, &portal.Policy{Name: "Strict", Description: "Phones that leave the building", Rules: rules}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readOnlyPages follows the navigation to the devices, apps and policies pages.
+func readOnlyPages(b *tab) {
+	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/devices"]`)), "/admin/devices", http.StatusOK)
+	b.wantHeading("Devices")
+	b.wantText(chromedp.CSS(`table.list tbody td[data-label=Status] .fix`), "Fix:")
+	devices, err := b.env.Store.Devices(context.Background(), portal.DeviceFilter{ListOptions: portal.ListOptions{Limit: 1}})
+	if err != nil || len(devices.Items) != 1 {
+		b.t.Fatalf("devices: %+v, %v", devices, err)
+	}
+	b.navigate(chromedp.Click(chromedp.CSS(`table.list tbody th a`)), "/admin/devices/"+devices.Items[0].ID, http.StatusOK)
+	b.wantHeading("bobs-laptop")
+	b.wantText(chromedp.CSS(`table.timeline tbody`), "download_started")
+	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/apps"]`)), "/admin/apps", http.StatusOK)
+	b.wantHeading("Apps")
+	b.wantText(chromedp.CSS(`code.sha`), strings.Repeat("9e", 32))
+	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/policies"]`)), "/admin/policies", http.StatusOK)
+	b.wantHeading("Policies")
+	b.wantText(chromedp.CSS(`table.list tbody td[data-label=Rules]`), "storage_encryption_required = true")
 }
 
 // tab is one pass of the browser test.
