@@ -11,7 +11,7 @@ import (
 )
 
 // pages every step of the console must keep.
-var wantPages = []string{"login", "error", "confirm", "dashboard", "users", "user_form", "groups", "group_form"}
+var wantPages = []string{"login", "error", "confirm", "dashboard", "users", "user_form", "groups", "group_form", "sms", "audit"}
 
 func TestRendererParsesEveryTemplate(t *testing.T) {
 	as, err := loadAssets(files)
@@ -88,6 +88,12 @@ func TestRendererRendersEveryPage(t *testing.T) {
 			Groups: []groupChoice{{ID: "g1", Name: "Sales", Checked: true}}, RetypeSecret: true},
 		"groups":     groupsPage{Groups: []portal.Group{{ID: "g1", Name: "Sales", Members: 2}}, List: list},
 		"group_form": groupFormPage{Action: "/admin/groups", Fields: fields, Problems: problems},
+		"sms": smsPage{Messages: []smsRow{{Message: portal.SMSMessage{ID: "m1", To: "+14155550101", Body: "a <b>bold</b> claim",
+			Status: portal.SMSFailed, Attempts: 2, ErrorCode: "30007", ErrorMessage: "Carrier violation", CreatedAt: time.Now()}, User: "alice"}},
+			List: list, Status: portal.SMSFailed, Statuses: []statusChoice{{Value: portal.SMSFailed, Label: "Failed", Selected: true}}},
+		"audit": auditPage{Entries: []auditRow{{Entry: portal.AuditEntry{ID: 1, At: time.Now(), Actor: "root", RemoteAddr: "127.0.0.1",
+			Action: "update", Kind: "group", ObjectID: "g1"}, Before: `{"name": "a <b>bold</b> claim"}`, After: `{"name": "Sales"}`}},
+			List: list, Kind: "group", Filtered: true},
 	}
 	for _, name := range wantPages {
 		t.Run(name, func(t *testing.T) {

@@ -36,6 +36,7 @@ type Store interface {
 	Apps(ctx context.Context, opt portal.ListOptions) (portal.Page[portal.App], error)
 	Policies(ctx context.Context, opt portal.ListOptions) (portal.Page[portal.Policy], error)
 	SMSMessages(ctx context.Context, f portal.SMSFilter) (portal.Page[portal.SMSMessage], error)
+	Audit(ctx context.Context, f portal.AuditFilter) (portal.Page[portal.AuditEntry], error)
 }
 
 // Config is what the console needs.
@@ -140,11 +141,14 @@ func (c *Console) Register(e *echo.Echo) {
 	write.POST("/admin/groups/:id/delete", c.deleteGroup)
 
 	// Read-only for now: devices report themselves, and apps and policies
-	// are changed through the admin API.
+	// are changed through the admin API; messages are sent through it and
+	// the audit log is the store's own record.
 	read.GET("/admin/devices", c.listDevices)
 	read.GET("/admin/devices/:id", c.showDevice)
 	read.GET("/admin/apps", c.listApps)
 	read.GET("/admin/policies", c.listPolicies)
+	read.GET("/admin/sms", c.listSMS)
+	read.GET("/admin/audit", c.listAudit)
 }
 
 // chain registers routes, each behind the same middleware.

@@ -215,14 +215,19 @@ func consoleFlow(b *tab, suffix string) {
 	b.wantText(chromedp.CSS(".flash"), "User "+username+" was deleted.")
 	env.as("GET", "/api/v1/users/"+users.Items[0].ID, nil).want(http.StatusNotFound)
 
+	// The audit log names who deleted the user, newest first.
+	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/audit"]`)), "/admin/audit", http.StatusOK)
+	b.wantText(chromedp.CSS(`table.list tbody tr:first-child td[data-label=Actor]`), "root")
+	b.wantText(chromedp.CSS(`table.list tbody tr:first-child td[data-label=Action]`), "delete")
+
 	// Sign out, and the console is closed again.
 	b.navigate(chromedp.Click(chromedp.CSS(`.signout button`)), "/admin/login?signed_out=1", http.StatusOK)
 	b.wantText(chromedp.CSS("main .notice"), "You have signed out.")
 	b.open("/admin/users", "/admin/login", http.StatusOK)
 }
 
-// seedReadOnlyPages gives the devices, apps and policies pages rows whose
-// long words (a SHA-256, an error message) must wrap on a phone.
+// seedReadOnlyPages gives the devices, apps, policies and SMS pages rows
+// whose long words (a SHA-256, an error message, a link) must wrap on a phone.
 func seedReadOnlyPages(t *testing.T, env *portalEnv) {
 	t.Helper()
 	ctx := portal.WithActor(context.Background(), portal.Actor{Username: "seed"})
@@ -255,9 +260,15 @@ func seedReadOnlyPages(t *testing.T, env *portalEnv) {
 	if err := env.Store.CreatePolicy(ctx, &portal.Policy{Name: "Strict", Description: "Phones that leave the building", Rules: rules}); err != nil {
 		t.Fatal(err)
 	}
+	inv := portal.Invitation{UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}
+	msg := portal.SMSMessage{To: "+14155550199", Body: "Set up your phone: https://portal.example.com/p/" + strings.Repeat("Zq", 48)}
+	if err := env.Store.CreateInvitation(ctx, &inv, "seed-token-hash", &msg); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// readOnlyPages follows the navigation to the devices, apps and policies pages.
+// readOnlyPages follows the navigation to the devices, apps, policies, SMS
+// and audit log pages.
 func readOnlyPages(b *tab) {
 	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/devices"]`)), "/admin/devices", http.StatusOK)
 	b.wantHeading("Devices")
@@ -275,6 +286,12 @@ func readOnlyPages(b *tab) {
 	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/policies"]`)), "/admin/policies", http.StatusOK)
 	b.wantHeading("Policies")
 	b.wantText(chromedp.CSS(`table.list tbody td[data-label=Rules]`), "storage_encryption_required = true")
+	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/sms"]`)), "/admin/sms", http.StatusOK)
+	b.wantHeading("SMS")
+	b.wantText(chromedp.CSS(`table.list tbody td[data-label=Message]`), strings.Repeat("Zq", 48))
+	b.navigate(chromedp.Click(chromedp.CSS(`nav a[href="/admin/audit"]`)), "/admin/audit", http.StatusOK)
+	b.wantHeading("Audit log")
+	b.wantText(chromedp.CSS(`table.list tbody`), "seed")
 }
 
 // tab is one pass of the browser test.
