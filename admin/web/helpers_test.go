@@ -41,6 +41,12 @@ type consoleEnv struct {
 
 func newConsole(t *testing.T) *consoleEnv {
 	t.Helper()
+	return newConsoleWith(t, nil)
+}
+
+// newConsoleWith is newConsole with changes to the console's Config.
+func newConsoleWith(t *testing.T, configure func(*Config)) *consoleEnv {
+	t.Helper()
 	st, err := gormstore.Open(gormstore.Config{SQLitePath: testdb.SQLitePath(t), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +64,11 @@ func newConsole(t *testing.T) *consoleEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	con, err := New(Config{Store: st, Tokens: tokens, TokenKey: key, PhoneRegion: "US", HashParams: cheapHash, Log: log})
+	cfg := Config{Store: st, Tokens: tokens, TokenKey: key, PhoneRegion: "US", HashParams: cheapHash, Log: log}
+	if configure != nil {
+		configure(&cfg)
+	}
+	con, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,8 @@ type Store interface {
 	Policies(ctx context.Context, opt portal.ListOptions) (portal.Page[portal.Policy], error)
 	SMSMessages(ctx context.Context, f portal.SMSFilter) (portal.Page[portal.SMSMessage], error)
 	Audit(ctx context.Context, f portal.AuditFilter) (portal.Page[portal.AuditEntry], error)
+	// Setting and PutSetting keep the organisation name and SMS template.
+	portal.SettingStore
 }
 
 // Config is what the console needs.
@@ -52,6 +54,14 @@ type Config struct {
 	PhoneRegion string
 	// HashParams are the argon2id costs for user passwords set in the console, as in the API.
 	HashParams auth.Params
+	// PublicURL is the portal's public address, as in the API's provisioning messages.
+	PublicURL string
+	// OrgName is the organisation name used until an administrator sets one.
+	OrgName string
+	// TwilioFrom is the number or sender Twilio sends from; empty when Twilio
+	// is not configured and messages go to the outbox. The console is never
+	// given Twilio's credentials.
+	TwilioFrom string
 	// Log receives what goes wrong; nil discards it.
 	Log *slog.Logger
 }
@@ -64,6 +74,9 @@ type Console struct {
 	csrfKey     []byte
 	phoneRegion string
 	hashParams  auth.Params
+	publicURL   string
+	orgName     string
+	twilioFrom  string
 	log         *slog.Logger
 	pages       *renderer
 	assets      assets
@@ -103,6 +116,7 @@ func New(cfg Config) (*Console, error) {
 	return &Console{
 		store: cfg.Store, tokens: cfg.Tokens, login: auth.NewLogin(cfg.Store, cfg.Tokens), csrfKey: csrfKey,
 		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams, log: log, pages: pages, assets: as,
+		publicURL: cfg.PublicURL, orgName: cfg.OrgName, twilioFrom: cfg.TwilioFrom,
 	}, nil
 }
 
@@ -149,6 +163,10 @@ func (c *Console) Register(e *echo.Echo) {
 	read.GET("/admin/policies", c.listPolicies)
 	read.GET("/admin/sms", c.listSMS)
 	read.GET("/admin/audit", c.listAudit)
+
+	// Everyone sees the settings; only the admin role changes them.
+	read.GET("/admin/settings", c.showSettings)
+	write.POST("/admin/settings", c.saveSettings)
 }
 
 // chain registers routes, each behind the same middleware.

@@ -215,8 +215,13 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
 		TwilioAuthToken: smsCfg.AuthToken, DerivePRS: derivePRS(cfg.ActivationKDF)}).
 		Register(e.Group("/api/v1"))
+	twilioFrom := ""
+	if smsCfg.Twilio() {
+		twilioFrom = smsCfg.From
+	}
 	console, err := adminweb.New(adminweb.Config{Store: store, Tokens: tokens, TokenKey: key,
-		PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams, Log: log})
+		PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams, Log: log,
+		PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, TwilioFrom: twilioFrom})
 	if err != nil {
 		return nil, err
 	}
