@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 
 	"github.com/labstack/echo/v4"
@@ -19,26 +18,18 @@ type appsPage struct {
 
 func (c *Console) listApps(ec echo.Context) error {
 	var p appsPage
-	opt, err := listOptions(ec)
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
+	p.QueryError = queryError
 	page, err := c.store.Apps(ec.Request().Context(), opt)
 	if err != nil {
 		return err
 	}
 	p.Apps = page.Items
 	p.List = paging("/admin/apps", opt, page.Total, len(page.Items))
-	status := http.StatusOK
-	if p.QueryError != "" {
-		status = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, status, "apps", "Apps", "apps", p)
+	return c.page(ec, listCode(p.QueryError), "apps", "Apps", "apps", p)
 }
 
 type rule struct {
@@ -58,15 +49,11 @@ type policiesPage struct {
 
 func (c *Console) listPolicies(ec echo.Context) error {
 	var p policiesPage
-	opt, err := listOptions(ec)
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
+	p.QueryError = queryError
 	page, err := c.store.Policies(ec.Request().Context(), opt)
 	if err != nil {
 		return err
@@ -79,9 +66,5 @@ func (c *Console) listPolicies(ec echo.Context) error {
 		p.Policies = append(p.Policies, r)
 	}
 	p.List = paging("/admin/policies", opt, page.Total, len(page.Items))
-	status := http.StatusOK
-	if p.QueryError != "" {
-		status = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, status, "policies", "Policies", "policies", p)
+	return c.page(ec, listCode(p.QueryError), "policies", "Policies", "policies", p)
 }

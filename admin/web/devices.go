@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,25 +37,16 @@ type devicesPage struct {
 func (c *Console) listDevices(ec echo.Context) error {
 	ctx := ec.Request().Context()
 	var p devicesPage
-	opt, err := listOptions(ec)
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
-	status := ec.QueryParam("status")
-	if status != "" && !slices.Contains(deviceStatuses, status) {
-		p.QueryError = "There is no device status “" + status + "”; choose one from the list."
-		status = ""
+	p.QueryError = queryError
+	status, choices, problem := statusFilter(ec, deviceStatuses, "device")
+	if problem != "" {
+		p.QueryError = problem
 	}
-	p.Status = status
-	p.Statuses = append(p.Statuses, statusChoice{Value: "", Label: "All statuses", Selected: status == ""})
-	for _, s := range deviceStatuses {
-		p.Statuses = append(p.Statuses, statusChoice{Value: s, Label: statusLabel(s), Selected: s == status})
-	}
+	p.Status, p.Statuses = status, choices
 	page, err := c.store.Devices(ctx, portal.DeviceFilter{ListOptions: opt, Status: status})
 	if err != nil {
 		return err
@@ -73,11 +63,7 @@ func (c *Console) listDevices(ec echo.Context) error {
 		p.Devices = append(p.Devices, r)
 	}
 	p.List = pagingWith("/admin/devices", opt, page.Total, len(page.Items), url.Values{"status": {status}})
-	code := http.StatusOK
-	if p.QueryError != "" {
-		code = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, code, "devices", "Devices", "devices", p)
+	return c.page(ec, listCode(p.QueryError), "devices", "Devices", "devices", p)
 }
 
 type devicePage struct {

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,6 +94,44 @@ func listOptions(ec echo.Context) (portal.ListOptions, error) {
 		opt.Limit = consolePageSize
 	}
 	return opt, err
+}
+
+// queryOptions is listOptions for a list page: a bad query string is not an
+// error page but a message above the list, which then shows its first page.
+// Only an error the person cannot fix is returned.
+func queryOptions(ec echo.Context) (portal.ListOptions, string, error) {
+	opt, err := listOptions(ec)
+	if err == nil {
+		return opt, "", nil
+	}
+	var fe formErrors
+	if !fe.add(err) {
+		return opt, "", err
+	}
+	return portal.ListOptions{Limit: consolePageSize}, fieldMessageOf(fe), nil
+}
+
+// statusFilter reads ?status= against the statuses a list knows, and the
+// choices of its <select>; an unknown status is a message and no filter.
+func statusFilter(ec echo.Context, known []string, noun string) (status string, choices []statusChoice, problem string) {
+	status = ec.QueryParam("status")
+	if status != "" && !slices.Contains(known, status) {
+		problem = "There is no " + noun + " status “" + status + "”; choose one from the list."
+		status = ""
+	}
+	choices = append(choices, statusChoice{Value: "", Label: "All statuses", Selected: status == ""})
+	for _, s := range known {
+		choices = append(choices, statusChoice{Value: s, Label: statusLabel(s), Selected: s == status})
+	}
+	return status, choices, problem
+}
+
+// listCode is a list page's status: 422 when its query string was refused.
+func listCode(queryError string) int {
+	if queryError != "" {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
 }
 
 // paging describes where a page sits in its list, with links that keep the search.

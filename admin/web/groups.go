@@ -17,27 +17,18 @@ type groupsPage struct {
 }
 
 func (c *Console) listGroups(ec echo.Context) error {
-	opt, err := listOptions(ec)
-	var p groupsPage
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
+	p := groupsPage{QueryError: queryError}
 	page, err := c.store.Groups(ec.Request().Context(), opt)
 	if err != nil {
 		return err
 	}
 	p.Groups = page.Items
 	p.List = paging("/admin/groups", opt, page.Total, len(page.Items))
-	status := http.StatusOK
-	if p.QueryError != "" {
-		status = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, status, "groups", "Groups", "groups", p)
+	return c.page(ec, listCode(p.QueryError), "groups", "Groups", "groups", p)
 }
 
 type groupForm struct {

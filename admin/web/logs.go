@@ -3,9 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -31,25 +29,16 @@ type smsPage struct {
 func (c *Console) listSMS(ec echo.Context) error {
 	ctx := ec.Request().Context()
 	var p smsPage
-	opt, err := listOptions(ec)
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
-	status := ec.QueryParam("status")
-	if status != "" && !slices.Contains(smsStatuses, status) {
-		p.QueryError = "There is no message status “" + status + "”; choose one from the list."
-		status = ""
+	p.QueryError = queryError
+	status, choices, problem := statusFilter(ec, smsStatuses, "message")
+	if problem != "" {
+		p.QueryError = problem
 	}
-	p.Status = status
-	p.Statuses = append(p.Statuses, statusChoice{Value: "", Label: "All statuses", Selected: status == ""})
-	for _, s := range smsStatuses {
-		p.Statuses = append(p.Statuses, statusChoice{Value: s, Label: statusLabel(s), Selected: s == status})
-	}
+	p.Status, p.Statuses = status, choices
 	page, err := c.store.SMSMessages(ctx, portal.SMSFilter{ListOptions: opt, Status: status})
 	if err != nil {
 		return err
@@ -65,11 +54,7 @@ func (c *Console) listSMS(ec echo.Context) error {
 		p.Messages = append(p.Messages, r)
 	}
 	p.List = pagingWith("/admin/sms", opt, page.Total, len(page.Items), url.Values{"status": {status}})
-	code := http.StatusOK
-	if p.QueryError != "" {
-		code = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, code, "sms", "SMS", "sms", p)
+	return c.page(ec, listCode(p.QueryError), "sms", "SMS", "sms", p)
 }
 
 // auditRow is one entry of the audit log, with its before and after
@@ -92,15 +77,11 @@ type auditPage struct {
 // listAudit shows the audit log, newest first, narrowed by kind, actor and object.
 func (c *Console) listAudit(ec echo.Context) error {
 	var p auditPage
-	opt, err := listOptions(ec)
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
+	p.QueryError = queryError
 	p.Kind = strings.TrimSpace(ec.QueryParam("kind"))
 	p.Actor = strings.TrimSpace(ec.QueryParam("actor"))
 	p.ObjectID = strings.TrimSpace(ec.QueryParam("object_id"))
@@ -114,11 +95,7 @@ func (c *Console) listAudit(ec echo.Context) error {
 	}
 	p.List = pagingWith("/admin/audit", opt, page.Total, len(page.Items),
 		url.Values{"kind": {p.Kind}, "actor": {p.Actor}, "object_id": {p.ObjectID}})
-	code := http.StatusOK
-	if p.QueryError != "" {
-		code = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, code, "audit", "Audit log", "audit", p)
+	return c.page(ec, listCode(p.QueryError), "audit", "Audit log", "audit", p)
 }
 
 // indentJSON lays out a stored object for reading; "" when there is none.

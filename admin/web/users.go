@@ -24,16 +24,11 @@ type usersPage struct {
 
 func (c *Console) listUsers(ec echo.Context) error {
 	ctx := ec.Request().Context()
-	opt, err := listOptions(ec)
-	var p usersPage
+	opt, queryError, err := queryOptions(ec)
 	if err != nil {
-		var fe formErrors
-		if !fe.add(err) {
-			return err
-		}
-		p.QueryError = fieldMessageOf(fe)
-		opt = portal.ListOptions{Limit: consolePageSize}
+		return err
 	}
+	p := usersPage{QueryError: queryError}
 	page, err := c.store.Users(ctx, opt)
 	if err != nil {
 		return err
@@ -50,11 +45,7 @@ func (c *Console) listUsers(ec echo.Context) error {
 		p.Users = append(p.Users, r)
 	}
 	p.List = paging("/admin/users", opt, page.Total, len(page.Items))
-	status := http.StatusOK
-	if p.QueryError != "" {
-		status = http.StatusUnprocessableEntity
-	}
-	return c.page(ec, status, "users", "Users", "users", p)
+	return c.page(ec, listCode(p.QueryError), "users", "Users", "users", p)
 }
 
 // fieldMessageOf is the one message of a refused query string.
