@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +18,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"provportal/admin/api"
+	"provportal/packages/activation"
+	"provportal/packages/blob"
 	"provportal/portal"
 	"provportal/portal/auth"
 	"provportal/portal/gormstore"
@@ -37,6 +42,7 @@ type consoleEnv struct {
 	Key     []byte
 	Tokens  *auth.Tokens
 	Console *Console
+	Blobs   *blob.Store
 }
 
 func newConsole(t *testing.T) *consoleEnv {
@@ -64,7 +70,26 @@ func newConsoleWith(t *testing.T, configure func(*Config)) *consoleEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := Config{Store: st, Tokens: tokens, TokenKey: key, PhoneRegion: "US", HashParams: cheapHash, Log: log}
+	blobs, err := blob.Open(filepath.Join(t.TempDir(), "blobs"), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = pweb.ErrorHandler(log)
+	srv := httptest.NewUnstartedServer(e)
+	publicURL := "http://" + srv.Listener.Addr().String()
+	// The admin API the console calls, mounted as the portal mounts it.
+	kdf := activation.Argon2Params{Time: 1, Memory: 64, Threads: 1}
+	api.New(api.Config{Store: st, Blobs: blobs, Tokens: tokens, PhoneRegion: "US", HashParams: cheapHash,
+		Provisioning: api.Provisioning{PublicURL: publicURL, OrgName: "Example Corp", InvitationTTL: time.Hour},
+		DerivePRS: func(password string) ([]byte, []byte, string, error) {
+			salt := activation.NewSalt()
+			params, err := json.Marshal(kdf)
+			return activation.PRS(password, salt, kdf), salt, string(params), err
+		}}).Register(e.Group("/api/v1"))
+	cfg := Config{Store: st, Tokens: tokens, TokenKey: key, PhoneRegion: "US", HashParams: cheapHash, Log: log,
+		PublicURL: publicURL, OrgName: "Example Corp", API: e}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -72,13 +97,10 @@ func newConsoleWith(t *testing.T, configure func(*Config)) *consoleEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
-	e.IPExtractor = echo.ExtractIPDirect()
-	e.HTTPErrorHandler = pweb.ErrorHandler(log)
 	con.Register(e)
-	srv := httptest.NewServer(e)
+	srv.Start()
 	t.Cleanup(srv.Close)
-	env := &consoleEnv{t: t, URL: srv.URL, Store: st, Key: key, Tokens: tokens, Console: con}
+	env := &consoleEnv{t: t, URL: srv.URL, Store: st, Key: key, Tokens: tokens, Console: con, Blobs: blobs}
 	env.addAdmin("root", portal.RoleAdmin)
 	env.addAdmin("help", portal.RoleHelpdesk)
 	return env

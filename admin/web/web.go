@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,6 +63,10 @@ type Config struct {
 	// is not configured and messages go to the outbox. The console is never
 	// given Twilio's credentials.
 	TwilioFrom string
+	// API serves the admin API at /api/v1: pages that change apps, policies,
+	// assignments, imports and provisioning call it in process, so its rules
+	// and audit entries are the console's. Usually the portal's own echo.
+	API http.Handler
 	// Log receives what goes wrong; nil discards it.
 	Log *slog.Logger
 }
@@ -77,6 +82,7 @@ type Console struct {
 	publicURL   string
 	orgName     string
 	twilioFrom  string
+	api         http.Handler
 	log         *slog.Logger
 	pages       *renderer
 	assets      assets
@@ -116,7 +122,7 @@ func New(cfg Config) (*Console, error) {
 	return &Console{
 		store: cfg.Store, tokens: cfg.Tokens, login: auth.NewLogin(cfg.Store, cfg.Tokens), csrfKey: csrfKey,
 		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams, log: log, pages: pages, assets: as,
-		publicURL: cfg.PublicURL, orgName: cfg.OrgName, twilioFrom: cfg.TwilioFrom,
+		publicURL: cfg.PublicURL, orgName: cfg.OrgName, twilioFrom: cfg.TwilioFrom, api: cfg.API,
 	}, nil
 }
 

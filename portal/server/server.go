@@ -221,7 +221,7 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 	}
 	console, err := adminweb.New(adminweb.Config{Store: store, Tokens: tokens, TokenKey: key,
 		PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams, Log: log,
-		PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, TwilioFrom: twilioFrom})
+		PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, TwilioFrom: twilioFrom, API: e})
 	if err != nil {
 		return nil, err
 	}
