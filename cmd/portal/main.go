@@ -84,6 +84,12 @@ func flags(name string, cfg *server.Config, serving bool) *flag.FlagSet {
 		fs.StringVar(&cfg.BootloaderDir, "bootloader-dir", env("PORTAL_BOOTLOADER_DIR", cfg.BootloaderDir), "directory of the bootloaders `make bootloaders` builds (PORTAL_BOOTLOADER_DIR)")
 		fs.DurationVar(&cfg.InvitationTTL, "invitation-ttl", envDuration("PORTAL_INVITATION_TTL", cfg.InvitationTTL), "how long a provisioning link works (PORTAL_INVITATION_TTL)")
 		fs.StringVar(&cfg.OrgName, "org-name", env("PORTAL_ORG_NAME", cfg.OrgName), "your organisation's name, shown in messages (PORTAL_ORG_NAME)")
+		fs.BoolVar(&cfg.ProxyProtocol, "proxy-protocol", envBool("PORTAL_PROXY_PROTOCOL", cfg.ProxyProtocol), "read the PROXY protocol header that a local or DMZ proxy sends (PORTAL_PROXY_PROTOCOL)")
+		fs.Func("trusted-proxies", "addresses or CIDR ranges, comma-separated, whose PROXY headers are believed (PORTAL_TRUSTED_PROXIES)", func(s string) error {
+			p, err := server.ParseTrustedProxies(s)
+			cfg.TrustedProxies = p
+			return err
+		})
 	}
 	return fs
 }
@@ -98,6 +104,13 @@ func env(name, def string) string {
 func envInt(name string, def int64) int64 {
 	if n, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
 		return n
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if b, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return b
 	}
 	return def
 }
@@ -119,6 +132,12 @@ func newLogger() *slog.Logger {
 
 func serve(ctx context.Context, args []string) error {
 	cfg := server.Defaults()
+	if v := os.Getenv("PORTAL_TRUSTED_PROXIES"); v != "" {
+		var err error
+		if cfg.TrustedProxies, err = server.ParseTrustedProxies(v); err != nil {
+			return fmt.Errorf("PORTAL_TRUSTED_PROXIES: %w", err)
+		}
+	}
 	if err := flags("serve", &cfg, true).Parse(args); err != nil {
 		return err
 	}

@@ -311,6 +311,8 @@ func TestBadConfigurationIsOneLine(t *testing.T) {
 	}{
 		{"mysql_url", []string{"serve", "--database-url", "mysql://x", "--data-dir", t.TempDir()}, "postgres://"},
 		{"unknown_command", []string{"frobnicate"}, "unknown command"},
+		{"proxy_protocol_without_trust", []string{"serve", "--proxy-protocol", "--data-dir", t.TempDir()}, "--trusted-proxies"},
+		{"bad_trusted_proxy", []string{"serve", "--proxy-protocol", "--trusted-proxies", "10.0.0.0/99", "--data-dir", t.TempDir()}, "CIDR"},
 		{"unreachable_postgres", []string{"migrate", "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"}, "postgres"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,6 +62,10 @@ type Config struct {
 	SMS sms.Config
 	// ActivationKDF is the argon2id cost of activation passwords; devices derive with it too.
 	ActivationKDF activation.Argon2Params
+	// ProxyProtocol reads a PROXY protocol header from the TrustedProxies
+	// (--proxy-protocol, PORTAL_PROXY_PROTOCOL; --trusted-proxies, PORTAL_TRUSTED_PROXIES).
+	ProxyProtocol  bool
+	TrustedProxies []netip.Prefix
 }
 
 // Defaults returns the configuration a portal has when nothing is set.
@@ -86,6 +91,9 @@ func (c Config) Validate() error {
 		return errors.New("the token lifetime (--token-ttl) must be at least a minute")
 	case c.InvitationTTL < time.Minute:
 		return errors.New("the invitation lifetime (--invitation-ttl) must be at least a minute")
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		return errors.New("--proxy-protocol needs the proxies to trust: --trusted-proxies CIDR,... (PORTAL_TRUSTED_PROXIES)")
 	}
 	if err := c.SMS.Validate(); err != nil {
 		return err
@@ -278,6 +286,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.ProxyProtocol {
+		ln = proxyListener(ln, s.cfg.TrustedProxies)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
