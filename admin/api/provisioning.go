@@ -124,6 +124,9 @@ type queuedMessage struct {
 	InvitationID string       `json:"invitation_id"`
 	To           string       `json:"to"`
 	Segments     sms.Segments `json:"segments"`
+	// Link is the invitation link the message carries. It is answered this
+	// once: the portal keeps only a hash of its token.
+	Link string `json:"link"`
 }
 
 type skippedMessage struct {
@@ -140,7 +143,7 @@ func (a *API) postSMS(c echo.Context) error {
 		return err
 	}
 	if (len(req.UserIDs) == 0) == (req.GroupID == "") {
-		return portal.Invalid("user_ids", "give user_ids or group_id, not both")
+		return portal.Invalid("user_ids", "choose the users to send to (user_ids) or one group (group_id), not both")
 	}
 	if len(req.UserIDs) > 1000 {
 		return portal.Invalid("user_ids", "send to at most 1000 users at once")
@@ -167,8 +170,9 @@ func (a *API) postSMS(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		link := strings.TrimRight(a.prov.PublicURL, "/") + "/p/" + token
 		body, err := sms.Compose(tmpl, sms.Fields{Org: org, Name: displayName(u), Username: u.Username,
-			Link: strings.TrimRight(a.prov.PublicURL, "/") + "/p/" + token, Server: a.server()})
+			Link: link, Server: a.server()})
 		if err != nil {
 			return portal.Invalid("template", "the SMS template does not work: %v", err)
 		}
@@ -177,7 +181,7 @@ func (a *API) postSMS(c echo.Context) error {
 		if err := a.store.CreateInvitation(ctx, &inv, deviceapi.HashToken(token), &msg); err != nil {
 			return err
 		}
-		res.Queued = append(res.Queued, queuedMessage{UserID: u.ID, MessageID: msg.ID, InvitationID: inv.ID, To: msg.To, Segments: sms.Count(body)})
+		res.Queued = append(res.Queued, queuedMessage{UserID: u.ID, MessageID: msg.ID, InvitationID: inv.ID, To: msg.To, Segments: sms.Count(body), Link: link})
 	}
 	if len(res.Queued) > 0 && a.prov.Queued != nil {
 		a.prov.Queued()

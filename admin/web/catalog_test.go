@@ -17,11 +17,11 @@ func TestDevicesAppsPoliciesEmptyStatesSayWhatToDo(t *testing.T) {
 	b.get("/admin").want(t, http.StatusOK).
 		wantText(t, `<a href="/admin/devices">Devices</a>`, `<a href="/admin/apps">Apps</a>`, `<a href="/admin/policies">Policies</a>`)
 	b.get("/admin/devices").want(t, http.StatusOK).
-		wantText(t, "<h1>Devices</h1>", `aria-current="page">Devices`, "No devices yet.", "POST /api/v1/provisioning/sms", `href="/admin/users"`)
+		wantText(t, "<h1>Devices</h1>", `aria-current="page">Devices`, "No devices yet.", `href="/admin/provisioning"`, `href="/admin/users"`)
 	b.get("/admin/apps").want(t, http.StatusOK).
 		wantText(t, "<h1>Apps</h1>", `aria-current="page">Apps`, "No apps yet: create one with", "PUT /api/v1/apps/{id}/artifacts/{platform}")
 	b.get("/admin/policies").want(t, http.StatusOK).
-		wantText(t, "<h1>Policies</h1>", `aria-current="page">Policies`, "No policies yet: create one with", "POST /api/v1/policies")
+		wantText(t, "<h1>Policies</h1>", `aria-current="page">Policies`, "No policies yet.", "an administrator creates them").wantNoText(t, "/admin/policies/new")
 	b.get("/admin/devices?status=failed").want(t, http.StatusOK).wantText(t, "No device has the status Failed.", `value="failed" selected`)
 	b.get("/admin/devices/nope").want(t, http.StatusNotFound).wantText(t, "Not found")
 }

@@ -34,7 +34,7 @@ func TestSMSAndAuditEmptyStatesSayWhatToDo(t *testing.T) {
 	b.get("/admin").want(t, http.StatusOK).
 		wantText(t, `<a href="/admin/sms">SMS</a>`, `<a href="/admin/audit">Audit log</a>`)
 	b.get("/admin/sms").want(t, http.StatusOK).
-		wantText(t, "<h1>SMS</h1>", `aria-current="page">SMS`, "No messages yet: send provisioning messages with", "POST /api/v1/provisioning/sms").
+		wantText(t, "<h1>SMS</h1>", `aria-current="page">SMS`, "No messages yet: send provisioning messages from the", `href="/admin/provisioning"`).
 		wantNoText(t, "<table")
 	b.get("/admin/sms?status=failed").want(t, http.StatusOK).wantText(t, "No message has the status Failed.", `value="failed" selected`)
 	b.get("/admin/sms?status=bogus").want(t, http.StatusUnprocessableEntity).

@@ -116,13 +116,14 @@ type errorPage struct {
 	BackTo  string
 }
 
-// pageHeaders keeps console pages out of caches and frames, allows no
-// script at all, and answers errors as pages rather than JSON.
+// pageHeaders keeps console pages out of caches and frames, allows only the
+// console's own scripts (progressive enhancement: every page works without
+// them), and answers errors as pages rather than JSON.
 func (c *Console) pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(ec echo.Context) error {
 		h := ec.Response().Header()
 		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

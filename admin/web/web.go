@@ -160,14 +160,19 @@ func (c *Console) Register(e *echo.Echo) {
 	write.GET("/admin/groups/:id/delete", c.confirmDeleteGroup)
 	write.POST("/admin/groups/:id/delete", c.deleteGroup)
 
-	// Read-only for now: devices report themselves, and apps and policies
-	// are changed through the admin API; messages are sent through it and
-	// the audit log is the store's own record.
+	// Devices report themselves and the audit log is the store's own record.
 	read.GET("/admin/devices", c.listDevices)
 	read.GET("/admin/devices/:id", c.showDevice)
 	read.GET("/admin/apps", c.listApps)
 	read.GET("/admin/policies", c.listPolicies)
 	read.GET("/admin/sms", c.listSMS)
+
+	// Pages that change things through the admin API, each in its own file.
+	c.registerImport(read, write)
+	c.registerApps(read, write)
+	c.registerPolicyForms(read, write)
+	c.registerAssignments(read, write)
+	c.registerProvisioning(read, write)
 	read.GET("/admin/audit", c.listAudit)
 
 	// Everyone sees the settings; only the admin role changes them.
