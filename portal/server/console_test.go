@@ -82,10 +82,25 @@ func TestConsoleFormsOnBothDatabases(t *testing.T) {
 // at a phone's 390 pixels, failing on any console error and on any page
 // wider than the window.
 func TestConsoleInChromium(t *testing.T) {
-	exe := chromium(t)
+	browser := startChromium(t)
 	env := newPortal(t, openStore(t, gormstore.Config{SQLitePath: testdb.SQLitePath(t)}))
 	seedReadOnlyPages(t, env)
 
+	for _, pass := range []struct {
+		name          string
+		width, height int64
+	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+		t.Run(pass.name, func(t *testing.T) {
+			consoleFlow(openTab(t, browser, env, pass.width, pass.height, 30*time.Second), pass.name)
+		})
+	}
+}
+
+// startChromium starts a headless Chromium for the whole test and returns
+// the browser's context; the browser closes when the test ends.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromium(t)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -100,36 +115,40 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browser, cancel := chromedp.NewContext(alloc)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(browser); err != nil { // starts the browser, with no timeout of its own
 		t.Fatalf("start chromium: %v", err)
 	}
+	return browser
+}
 
-	for _, pass := range []struct {
-		name          string
-		width, height int64
-	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
-		t.Run(pass.name, func(t *testing.T) {
-			// Each pass has its own cookies, as another person's browser would.
-			ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-			defer cancel()
-			if err := chromedp.Do(ctx); err != nil {
-				t.Fatalf("open a tab: %v", err)
-			}
-			con := watchConsole(ctx)
-			pctx, cancelPass := context.WithTimeout(ctx, 30*time.Second)
-			defer cancelPass()
-			b := &tab{t: t, ctx: pctx, root: ctx, env: env, width: pass.width}
-			defer b.screenshotOnFailure()
-			b.do(chromedp.EmulateViewport(pass.width, pass.height))
-			consoleFlow(b, pass.name)
-			if errs := con.errors(); len(errs) > 0 {
-				t.Fatalf("the browser console reported errors:\n%s", strings.Join(errs, "\n"))
-			}
-		})
+// openTab opens a tab with cookies of its own, as another person's browser
+// would have, in a window of the given size, for steps that must all be
+// done within limit. When t ends, any error the pages wrote to the browser
+// console fails it, and a failed test keeps a screenshot.
+func openTab(t *testing.T, browser context.Context, env *portalEnv, width, height int64, limit time.Duration) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
 	}
+	con := watchConsole(ctx)
+	pctx, cancelPass := context.WithTimeout(ctx, limit)
+	t.Cleanup(cancelPass)
+	b := &tab{t: t, ctx: pctx, root: ctx, env: env, width: width}
+	// Cleanups run last first: the console is read, then the screenshot
+	// taken, then the tab closed.
+	t.Cleanup(b.screenshotOnFailure)
+	t.Cleanup(func() {
+		if errs := con.errors(); len(errs) > 0 {
+			t.Errorf("the browser console reported errors:\n%s", strings.Join(errs, "\n"))
+		}
+	})
+	b.do(chromedp.EmulateViewport(width, height))
+	return b
 }
 
 // consoleFlow is what an administrator does in one sitting.
