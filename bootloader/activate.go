@@ -53,7 +53,7 @@ func activate(ctx context.Context, c *config, pc *portalClient, out io.Writer, d
 	}
 	var started packages.ActivationStarted
 	err = pc.call(ctx, http.MethodPost, routeActivationStart, packages.ActivationStart{
-		Email: c.email, Device: deviceInfo(deviceID), Routing: packages.Routing{PortalURL: c.portal.String()},
+		Email: c.email, Device: deviceInfo(deviceID), Routing: c.routing(),
 		DeviceKey: b64.EncodeToString(devicePub),
 	}, &started)
 	if err != nil {

@@ -147,8 +147,9 @@ func unreachable(base *url.URL, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	if errors.Is(err, context.Canceled) {
-		return err
+	var re *relayError
+	if errors.Is(err, context.Canceled) || errors.As(err, &re) {
+		return err // a relay's message names what failed already
 	}
 	return fmt.Errorf("cannot reach the portal at %s: %w", base.Redacted(), err)
 }
@@ -199,6 +200,10 @@ func badCredentials(e *ServerError) bool {
 func (p *portalClient) key(ctx context.Context) (string, error) {
 	var k packages.KeyResponse
 	if err := p.call(ctx, http.MethodGet, routeKey, nil, &k); err != nil {
+		var re *relayError
+		if errors.As(err, &re) {
+			return "", err // it says which relay or alias failed
+		}
 		return "", fmt.Errorf("fetch the portal's key: %w", err)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(k.PublicKey, "="))
@@ -269,6 +274,10 @@ func isTransient(err error) bool {
 	}
 	if errors.Is(err, errStalled) {
 		return true
+	}
+	var re *relayError
+	if errors.As(err, &re) {
+		return re.transient
 	}
 	if errors.Is(err, context.Canceled) {
 		return false

@@ -23,8 +23,8 @@ import (
 // dir, then by asking on a terminal.
 type Options struct {
 	Server      string // --server, BOOTLOADER_SERVER: the portal's URL, or host:port
-	Alias       string // --alias: the portal's name on a relay (not routable yet)
-	Relay       string // --relay: the relay's URL (not routable yet)
+	Alias       string // --alias: the portal's name on a relay, instead of Server
+	Relay       string // --relay: the relay's URL (or host:port) the alias is on
 	Fingerprint string // --fingerprint, BOOTLOADER_FINGERPRINT: the portal key to pin; empty: trust on first use
 	Invitation  string // --invitation: the token of a provisioning link
 
@@ -40,19 +40,26 @@ type Options struct {
 	// Executable is this bootloader's own file: its stamped configuration is
 	// read, and it is copied to <install-dir>/bin. Empty: os.Executable().
 	Executable string
+	// Package is the Android package (APK) this bootloader came in
+	// (BOOTLOADER_PACKAGE, set by its launcher): the stamp is read from the
+	// APK's signing block instead of Executable, and APKs it installs are
+	// handed to the launcher for the system installer.
+	Package string
 
 	Stdin      io.Reader    // a terminal here enables prompts; nil: no prompts
 	Stdout     io.Writer    // messages and progress; nil: discarded
-	HTTPClient *http.Client // nil: a client with time limits suited to large downloads
+	HTTPClient *http.Client // nil: a client with time limits suited to large downloads; unused through a relay
 }
-
-// ErrAliasRouting refuses what this version cannot do yet.
-var ErrAliasRouting = errors.New("routing by alias through a relay is not available in this version; use --server")
 
 // config is Options resolved: every value Run uses, from wherever it came.
 type config struct {
+	// portal is the base of every request: the portal's URL, or for a
+	// portal reached by alias https://packages.RelayPortalHost, which the
+	// relay route's client dials through relay.
 	portal      *url.URL
-	fingerprint string // normalised; empty: trust on first use
+	alias       string   // set: the portal is reached through relay by this alias
+	relay       *url.URL // with alias
+	fingerprint string   // normalised; empty: trust on first use
 	invitation  string
 	username    string
 	password    string
@@ -62,10 +69,15 @@ type config struct {
 	installDir         string
 	executable         string
 	identity           identity // what device.json remembered
+	pkg                string   // Options.Package
+	// migration and legacy come from a migration package (see legacy.go).
+	migration string
+	legacy    *packages.LegacyClient
 }
 
 // resolve fills the configuration in order of precedence: Options (flags and
-// environment), the stamp, device.json, then prompts.
+// environment), a settings file or the registry (settings.go), the stamp,
+// device.json, then prompts.
 func resolve(o Options) (*config, error) {
 	if o.ActivationPassword != "" && o.Email == "" {
 		return nil, errors.New("an activation password needs the user's e-mail address: pass --email")
@@ -78,11 +90,15 @@ func resolve(o Options) (*config, error) {
 		}
 		exe = p
 	}
-	stamp, err := readStampFile(exe)
+	stamp, err := readStamp(o.Package, exe)
 	if err != nil {
 		return nil, err
 	}
-	c := &config{executable: exe, installDir: o.InstallDir}
+	if stamp, err = withSettings(stamp, exe); err != nil {
+		return nil, err
+	}
+	c := &config{executable: exe, installDir: o.InstallDir, legacy: stamp.Legacy}
+	c.pkg = o.Package
 	if c.installDir == "" {
 		if c.installDir, err = DefaultInstallDir(exe); err != nil {
 			return nil, err
@@ -96,27 +112,18 @@ func resolve(o Options) (*config, error) {
 	}
 	ask := newPrompter(o)
 
-	server := first(o.Server, stamp.PortalURL, c.identity.PortalURL)
-	if server == "" && first(o.Alias, stamp.Alias) != "" {
-		return nil, ErrAliasRouting
-	}
-	if server == "" {
-		if server, err = ask.line("Portal address (URL or host:port): ", "no portal address: pass --server URL (or set BOOTLOADER_SERVER)"); err != nil {
-			return nil, err
-		}
-	}
-	if c.portal, err = ParsePortalAddress(server); err != nil {
+	if err := c.route(o, stamp, ask); err != nil {
 		return nil, err
 	}
 
 	// A remembered or stamped key (and invitation) belongs to the portal it
 	// came with.
-	stampApplies := stamp.PortalURL == "" || samePortal(stamp.PortalURL, c.portal)
+	stampApplies := c.sameAs(stamp.PortalURL, stamp.Alias)
 	fp := o.Fingerprint
 	if fp == "" && stampApplies {
 		fp = stamp.Fingerprint
 	}
-	if fp == "" && c.identity.PortalURL == c.portal.String() {
+	if fp == "" && c.identity.origin() == c.origin() {
 		fp = c.identity.Fingerprint
 	}
 	if fp != "" {
@@ -126,6 +133,9 @@ func resolve(o Options) (*config, error) {
 	}
 	if c.invitation = o.Invitation; c.invitation == "" && stampApplies {
 		c.invitation = stamp.Invitation
+	}
+	if stampApplies {
+		c.migration = stamp.Migration
 	}
 
 	if c.email = o.Email; c.email != "" {
@@ -149,9 +159,101 @@ func resolve(o Options) (*config, error) {
 	return c, nil
 }
 
-func samePortal(addr string, u *url.URL) bool {
-	v, err := ParsePortalAddress(addr)
-	return err == nil && v.String() == u.String()
+// route finds the way to the portal: the server flag, else the alias flag,
+// else the stamp, else device.json, else a question. A portal is reached at
+// its address or by its alias on a relay, never both.
+func (c *config) route(o Options, stamp packages.BootConfig, ask *prompter) error {
+	server, alias, relay := strings.TrimSpace(o.Server), strings.TrimSpace(o.Alias), strings.TrimSpace(o.Relay)
+	switch {
+	case server != "" && alias != "":
+		return errors.New("give the portal's address (--server, BOOTLOADER_SERVER) or its alias on a relay (--alias), not both")
+	case server != "" && relay != "":
+		return errors.New("--relay goes with --alias: give --alias NAME, or --server alone")
+	case server != "":
+	case alias != "":
+		relay = first(relay, stamp.Relay, c.identity.Relay)
+	case relay != "":
+		if alias = first(stamp.Alias, c.identity.Alias); alias == "" {
+			return errors.New("--relay needs the portal's alias on it: pass --alias NAME")
+		}
+	case stamp.Alias != "":
+		alias, relay = stamp.Alias, stamp.Relay
+	case stamp.PortalURL != "":
+		server = stamp.PortalURL
+	case c.identity.Alias != "":
+		alias, relay = c.identity.Alias, c.identity.Relay
+	case c.identity.PortalURL != "":
+		server = c.identity.PortalURL
+	default:
+		var err error
+		if server, err = ask.line("Portal address (URL or host:port): ", "no portal address: pass --server URL (or set BOOTLOADER_SERVER)"); err != nil {
+			return err
+		}
+	}
+	var err error
+	if alias == "" {
+		c.portal, err = ParsePortalAddress(server)
+		return err
+	}
+	if c.alias, err = packages.CheckAlias(alias); err != nil {
+		return err
+	}
+	if relay == "" {
+		return fmt.Errorf("alias %s is on a relay: pass --relay URL", c.alias)
+	}
+	if c.relay, err = parseAddress("relay", relay); err != nil {
+		return err
+	}
+	c.portal = &url.URL{Scheme: "https", Host: packages.RelayPortalHost}
+	return nil
+}
+
+// origin names the portal in device.json, state.json and the sync state:
+// its URL, or "alias:NAME" for a portal reached through a relay, whichever
+// relay that is (the relay only passes bytes; the key is what is trusted).
+func (c *config) origin() string {
+	if c.alias != "" {
+		return "alias:" + c.alias
+	}
+	return c.portal.String()
+}
+
+// sameAs says whether a portal address or alias (as stamped) names the
+// portal this run goes to; neither names every portal.
+func (c *config) sameAs(portalURL, alias string) bool {
+	switch {
+	case alias != "":
+		a, err := packages.CheckAlias(alias)
+		return err == nil && a == c.alias
+	case portalURL != "":
+		v, err := ParsePortalAddress(portalURL)
+		return err == nil && c.alias == "" && v.String() == c.portal.String()
+	}
+	return true
+}
+
+// newIdentity is device.json for this portal, before logon.
+func (c *config) newIdentity() identity {
+	if c.alias != "" {
+		return identity{Alias: c.alias, Relay: c.relay.String()}
+	}
+	return identity{PortalURL: c.portal.String()}
+}
+
+// routing tells the portal, at activation, how this device reaches it.
+func (c *config) routing() packages.Routing {
+	if c.alias != "" {
+		return packages.Routing{Alias: c.alias, Relay: c.relay.String()}
+	}
+	return packages.Routing{PortalURL: c.portal.String()}
+}
+
+// describe names the portal for a person.
+func (c *config) describe() string {
+	if c.alias != "" {
+		return c.alias + " through the relay " + c.relay.Redacted()
+	}
+	return c.portal.Redacted()
 }
 
 func first(vals ...string) string {
@@ -208,9 +310,14 @@ func DefaultInstallDir(executable string) (string, error) {
 // http(s) URL is kept (without query or fragment); host or host:port gets
 // http:// for port 80 and for loopback hosts, https:// otherwise.
 func ParsePortalAddress(s string) (*url.URL, error) {
+	return parseAddress("portal", s)
+}
+
+// parseAddress reads the address of the portal or of a relay.
+func parseAddress(what, s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, errors.New("no portal address")
+		return nil, errors.New("no " + what + " address")
 	}
 	explicit := strings.Contains(s, "://")
 	raw := s
@@ -219,14 +326,14 @@ func ParsePortalAddress(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil {
-		return nil, fmt.Errorf("portal address %q is neither a URL nor host:port", s)
+		return nil, fmt.Errorf("%s address %q is neither a URL nor host:port", what, s)
 	}
 	if !explicit {
 		u.Scheme = impliedScheme(u)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("portal address %q: only http and https are supported", s)
+		return nil, fmt.Errorf("%s address %q: only http and https are supported", what, s)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath, u.RawQuery, u.Fragment, u.RawFragment = "", "", "", ""

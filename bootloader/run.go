@@ -40,41 +40,61 @@ func run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := checkLegacy(c); err != nil {
+		return err
+	}
 	out := orDiscard(o.Stdout)
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = newHTTPClient()
 	}
+	var route *relayRoute
+	if c.alias != "" {
+		route = newRelayRoute(c.relay, c.alias, c.fingerprint)
+		hc = route.client()
+	}
 	pc := &portalClient{base: c.portal, http: hc}
-	fmt.Fprintf(out, "Portal: %s\n", c.portal.Redacted())
+	fmt.Fprintf(out, "Portal: %s\n", c.describe())
+	if route != nil && c.fingerprint == "" {
+		// The relay route pinned the key the portal's TLS showed; the key
+		// the portal signs manifests with must be that one.
+		if err := trustOnFirstUse(ctx, c, pc, out); err != nil {
+			return err
+		}
+		if tls := route.pinnedKey(); tls != c.fingerprint {
+			return fmt.Errorf("the portal for alias %s signs with the key %s but its TLS showed %s: refusing it", c.alias, c.fingerprint, tls)
+		}
+	}
 	if c.email != "" {
-		return runActivation(ctx, c, pc, out)
+		if err := runActivation(ctx, c, pc, out); err != nil {
+			return err
+		}
+		return removeLegacy(ctx, c, out)
 	}
 
 	if c.fingerprint == "" {
-		if c.fingerprint, err = pc.key(ctx); err != nil {
+		if err := trustOnFirstUse(ctx, c, pc, out); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "Trusting the portal's key on first use: %s\n", c.fingerprint)
-		fmt.Fprintln(out, "  (compare it with the one your administrator gives; pin it with --fingerprint)")
 	}
 
-	samePortal := c.identity.PortalURL == c.portal.String()
-	known := identity{PortalURL: c.portal.String()}
-	if samePortal {
-		known = c.identity
+	known := c.newIdentity()
+	if c.identity.origin() == c.origin() {
+		// The same portal (the relay it is reached through may have moved).
+		known.DeviceID, known.Fingerprint = c.identity.DeviceID, c.identity.Fingerprint
 	}
 	logon, err := pc.logon(ctx, packages.LogonRequest{
 		Username:   c.username,
 		Password:   c.password,
 		Invitation: c.invitation,
+		Migration:  c.migration,
 		Device:     deviceInfo(known.DeviceID),
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "Logged on as %s (device %s).\n", c.username, logon.DeviceID)
-	known.DeviceID = logon.DeviceID
+	known.DeviceID, known.DeviceToken = logon.DeviceID, logon.Token
 
 	d := &deployment{config: c, portal: pc, out: out, identity: known, deviceID: logon.DeviceID}
 	installed, err := d.run(ctx)
@@ -90,6 +110,18 @@ func run(ctx context.Context, o Options) error {
 		return fmt.Errorf("installed, but the portal could not be told: %w", err)
 	}
 	fmt.Fprintln(out, "Activation complete.")
+	return removeLegacy(ctx, c, out)
+}
+
+// trustOnFirstUse fetches the portal's key and trusts it from now on.
+func trustOnFirstUse(ctx context.Context, c *config, pc *portalClient, out io.Writer) error {
+	fp, err := pc.key(ctx)
+	if err != nil {
+		return err
+	}
+	c.fingerprint = fp
+	fmt.Fprintf(out, "Trusting the portal's key on first use: %s\n", c.fingerprint)
+	fmt.Fprintln(out, "  (compare it with the one your administrator gives; pin it with --fingerprint)")
 	return nil
 }
 
@@ -127,7 +159,7 @@ func (d *deployment) run(ctx context.Context) (map[string]string, error) {
 	in := &installation{
 		dir: d.installDir, executable: d.executable, manifest: m,
 		plan: p, blobs: blobs, prev: prev,
-		portalURL: d.portal.base.String(), deviceID: d.deviceID,
+		portalURL: d.origin(), deviceID: d.deviceID,
 	}
 	if err := in.run(); err != nil {
 		return nil, err
@@ -135,6 +167,9 @@ func (d *deployment) run(ctx context.Context) (map[string]string, error) {
 	// The verified downloads are installed; a later run fetches only what changes.
 	os.RemoveAll(filepath.Join(d.installDir, downloadsDir))
 	d.summarise(m, p)
+	if d.pkg != "" {
+		handOverAPKs(d.out, d.installDir, p.fetch)
+	}
 
 	installed := map[string]string{}
 	for _, app := range m.Apps {
@@ -317,13 +352,13 @@ func deviceInfo(id string) packages.DeviceInfo {
 // activation password instead of a logon, the IT policy the device must
 // accept, then the same install as a logon's, acknowledged sealed.
 func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writer) error {
-	known := identity{PortalURL: c.portal.String()}
-	if c.identity.PortalURL == c.portal.String() {
-		known = c.identity
+	known := c.newIdentity()
+	if c.identity.origin() == c.origin() {
+		known.DeviceID, known.Fingerprint = c.identity.DeviceID, c.identity.Fingerprint
 	}
 	if st, err := readSyncState(c.installDir); err != nil {
 		return failf(CodeInstallFailed, "%w", err)
-	} else if st != nil && st.PortalURL == c.portal.String() {
+	} else if st != nil && st.PortalURL == c.origin() {
 		if err := resumeSync(ctx, c, pc, st, out); err != nil {
 			return fmt.Errorf("slow sync: %w", err)
 		}
@@ -352,7 +387,7 @@ func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writ
 		return fmt.Errorf("activation: expected the service books, got %q", ans.Type)
 	}
 	pc.token = ans.DeviceToken
-	known.DeviceID = ans.DeviceID
+	known.DeviceID, known.DeviceToken = ans.DeviceID, ans.DeviceToken
 	fmt.Fprintf(out, "IT policy accepted; %d service book(s) received.\n", len(ans.ServiceBooks))
 	if err := os.MkdirAll(c.installDir, 0o755); err != nil {
 		return failf(CodeInstallFailed, "create %s: %w", c.installDir, err)
@@ -374,7 +409,7 @@ func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writ
 		return fmt.Errorf("installed, but the portal could not be told: %w", err)
 	}
 	fmt.Fprintln(out, "Activation complete.")
-	if err := s.slowSync(ctx, c.installDir, c.portal.String(), "", nil, out); err != nil {
+	if err := s.slowSync(ctx, c.installDir, c.origin(), "", nil, out); err != nil {
 		return fmt.Errorf("slow sync (run again to resume): %w", err)
 	}
 	fmt.Fprintln(out, "Synchronised.")

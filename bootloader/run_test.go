@@ -507,12 +507,18 @@ func TestRunConfigurationErrors(t *testing.T) {
 		setup func(o *bootloader.Options)
 		want  string
 	}{
-		{"alias_only", func(o *bootloader.Options) { o.Server, o.Alias, o.Relay = "", "acme", "https://relay.example.com" },
-			"routing by alias through a relay is not available in this version; use --server"},
-		{"alias_in_stamp", func(o *bootloader.Options) {
+		{"alias_without_relay", func(o *bootloader.Options) { o.Server, o.Alias = "", "acme@example.com" },
+			"alias acme@example.com is on a relay: pass --relay URL"},
+		{"relay_without_alias", func(o *bootloader.Options) { o.Server, o.Relay = "", "http://127.0.0.1:1" },
+			"--relay needs the portal's alias on it: pass --alias NAME"},
+		{"server_and_alias", func(o *bootloader.Options) { o.Alias, o.Relay = "acme", "http://127.0.0.1:1" },
+			"give the portal's address (--server, BOOTLOADER_SERVER) or its alias on a relay (--alias), not both"},
+		{"bad_alias", func(o *bootloader.Options) { o.Server, o.Alias, o.Relay = "", "acme corp", "http://127.0.0.1:1" },
+			`alias "acme corp" is not valid: ' ' is not allowed; use letters, digits and . _ - + @`},
+		{"relay_down_stamped", func(o *bootloader.Options) {
 			o.Server = ""
-			o.Executable = fakeExecutable(t, &packages.BootConfig{Alias: "acme", Relay: "https://relay.example.com"})
-		}, "routing by alias through a relay is not available in this version; use --server"},
+			o.Executable = fakeExecutable(t, &packages.BootConfig{Alias: "acme", Relay: "http://127.0.0.1:1"})
+		}, "cannot reach the relay at http://127.0.0.1:1"},
 		{"activation_password_without_email", func(o *bootloader.Options) { o.ActivationPassword = "123456" },
 			"an activation password needs the user's e-mail address: pass --email"},
 		{"no_activation_password", func(o *bootloader.Options) { o.Email = "alice@example.com" },

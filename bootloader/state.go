@@ -25,9 +25,24 @@ const (
 // identity is device.json: who this device is to which portal, and the
 // portal key it trusts.
 type identity struct {
-	DeviceID    string `json:"device_id,omitempty"`
-	PortalURL   string `json:"portal_url,omitempty"`
+	DeviceID  string `json:"device_id,omitempty"`
+	PortalURL string `json:"portal_url,omitempty"`
+	// Alias and Relay instead of PortalURL: a portal reached through a relay.
+	Alias       string `json:"alias,omitempty"`
+	Relay       string `json:"relay,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// DeviceToken is the token the portal gave at the last logon or
+	// activation; installed apps use it, through `bootloader chat`, for the
+	// collaboration service.
+	DeviceToken string `json:"device_token,omitempty"`
+}
+
+// origin names the portal as config.origin does.
+func (id identity) origin() string {
+	if id.Alias != "" {
+		return "alias:" + id.Alias
+	}
+	return id.PortalURL
 }
 
 func readIdentity(dir string) (identity, error) {
@@ -47,7 +62,7 @@ func writeIdentity(dir string, id identity) error {
 // knows which folders under apps/ are its own to replace or remove.
 type State struct {
 	Version     int                     `json:"version"`
-	PortalURL   string                  `json:"portal_url"`
+	PortalURL   string                  `json:"portal_url"` // or "alias:NAME" for a portal reached through a relay
 	DeviceID    string                  `json:"device_id"`
 	InstalledAt time.Time               `json:"installed_at"`
 	Apps        map[string]InstalledApp `json:"apps"`

@@ -141,7 +141,7 @@ func resumeSync(ctx context.Context, c *config, pc *portalClient, st *syncState,
 	}
 	fmt.Fprintln(out, "Resuming the slow sync where it stopped.")
 	s := &activationSession{pc: pc, id: st.SessionID, channel: ch}
-	return s.slowSync(ctx, c.installDir, c.portal.String(), st.Cursor, st.Pending, out)
+	return s.slowSync(ctx, c.installDir, c.origin(), st.Cursor, st.Pending, out)
 }
 
 // optionsFile holds the device's own options (name to value), backed up to

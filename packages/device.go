@@ -25,10 +25,12 @@ type DeviceInfo struct {
 
 // LogonRequest logs a device on with the user's directory password.
 type LogonRequest struct {
-	Username   string     `json:"username"`
-	Password   string     `json:"password"`
-	Invitation string     `json:"invitation,omitempty"`
-	Device     DeviceInfo `json:"device"`
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	Invitation string `json:"invitation,omitempty"`
+	// Migration is the enrolment secret a migration package carries.
+	Migration string     `json:"migration,omitempty"`
+	Device    DeviceInfo `json:"device"`
 }
 
 // LogonResponse carries the device token.

@@ -19,6 +19,11 @@ type BootConfig struct {
 	Invitation  string `json:"invitation,omitempty"`
 	Alias       string `json:"alias,omitempty"`
 	Relay       string `json:"relay,omitempty"`
+	// Migration is the enrolment secret of a migration package, sent at logon.
+	Migration string `json:"migration,omitempty"`
+	// Legacy is the client a migration package replaces, removed once the
+	// new package is installed and reported.
+	Legacy *LegacyClient `json:"legacy,omitempty"`
 }
 
 // stampMagic ends a stamped executable: JSON, its length (uint32, little

@@ -32,6 +32,20 @@ const (
 	CodeActivationIncorrect       Code = "activation_password_incorrect"
 	CodeSealedMessageRejected     Code = "sealed_message_rejected"
 	CodeITPolicyRejected          Code = "it_policy_rejected"
+
+	// Migration packages.
+	CodeMigrationPackageUnknown Code = "migration_package_unknown"
+	CodeMigrationPackageExpired Code = "migration_package_expired"
+	CodeMigrationPackageRevoked Code = "migration_package_revoked"
+
+	// Collaboration logons (CodeBadCredentials for a wrong messaging password).
+	CodeNotPermitted Code = "not_permitted" // neither the user nor any of their groups may collaborate
+	CodeServerBusy   Code = "server_busy"   // the session cap is reached and no session is idle
+	CodeFailed       Code = "failed"        // the messaging server cannot take the logon; the message says why
+
+	// Provisioning links and iPhone and iPad profiles.
+	CodeInvitationGone         Code = "invitation_gone"          // the invitation expired or was withdrawn
+	CodeProfileResponseInvalid Code = "profile_response_invalid" // a device's signed answer to the profile service does not verify
 )
 
 // Status is the HTTP status that answers an error with this code.
@@ -41,7 +55,8 @@ func (c Code) Status() int {
 		return http.StatusBadRequest
 	case CodeNoActivationPassword:
 		return http.StatusNotFound
-	case CodeActivationPasswordExpired, CodeActivationPasswordUsed, CodeITPolicyRejected:
+	case CodeActivationPasswordExpired, CodeActivationPasswordUsed, CodeITPolicyRejected,
+		CodeMigrationPackageUnknown, CodeMigrationPackageExpired, CodeMigrationPackageRevoked:
 		return http.StatusForbidden
 	case CodeActivationIncorrect:
 		return http.StatusUnauthorized
@@ -63,8 +78,16 @@ func (c Code) Status() int {
 		return http.StatusMethodNotAllowed
 	case CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case CodeUnavailable:
+	case CodeUnavailable, CodeServerBusy:
 		return http.StatusServiceUnavailable
+	case CodeNotPermitted:
+		return http.StatusForbidden
+	case CodeFailed:
+		return http.StatusBadGateway
+	case CodeInvitationGone:
+		return http.StatusGone
+	case CodeProfileResponseInvalid:
+		return http.StatusBadRequest
 	default:
 		return http.StatusInternalServerError
 	}

@@ -30,27 +30,32 @@ type Admin struct {
 
 // User is a person whose devices the portal provisions.
 type User struct {
-	ID           string    `json:"id"`
-	Username     string    `json:"username"`
-	Email        string    `json:"email"`
-	Phone        string    `json:"phone"` // E.164, or empty
-	DisplayName  string    `json:"display_name"`
-	PasswordHash string    `json:"-"`
-	HasPassword  bool      `json:"has_password"`
-	Groups       []string  `json:"groups"` // group IDs
-	SMSOptedOut  bool      `json:"sms_opted_out"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string   `json:"id"`
+	Username     string   `json:"username"`
+	Email        string   `json:"email"`
+	Phone        string   `json:"phone"` // E.164, or empty
+	DisplayName  string   `json:"display_name"`
+	PasswordHash string   `json:"-"`
+	HasPassword  bool     `json:"has_password"`
+	Groups       []string `json:"groups"` // group IDs
+	SMSOptedOut  bool     `json:"sms_opted_out"`
+	// Collaboration lets the user log on to the messaging server through the
+	// portal; so does the flag on any of their groups.
+	Collaboration bool      `json:"collaboration"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Group gathers users so apps and policies can be assigned to all of them at once.
 type Group struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Members     int       `json:"members"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Members     int    `json:"members"`
+	// Collaboration lets every member log on to the messaging server through the portal.
+	Collaboration bool      `json:"collaboration"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // App is an application the portal deploys, with one artifact per platform.

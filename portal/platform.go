@@ -15,3 +15,14 @@ var Platforms = []Platform{
 
 // Valid reports whether p is one of Platforms.
 func (p Platform) Valid() bool { return slices.Contains(Platforms, p) }
+
+// PlatformIOS is iPhones and iPads. No bootloader is built for them: they
+// get a configuration profile, and in-house apps as .ipa artifacts.
+const PlatformIOS Platform = "ios"
+
+// ArtifactPlatforms are the platforms an app may carry an artifact for:
+// every bootloader platform, and iOS.
+var ArtifactPlatforms = append(slices.Clip(Platforms), PlatformIOS)
+
+// ValidArtifact reports whether p is one of ArtifactPlatforms.
+func (p Platform) ValidArtifact() bool { return slices.Contains(ArtifactPlatforms, p) }

@@ -28,13 +28,21 @@ type RuleSpec struct {
 	Min  int64    `json:"min,omitempty"`
 	Max  int64    `json:"max,omitempty"`
 	// Stricter says which of two values is the stricter when policies are
-	// merged: "true" for booleans, "max" or "min" for numbers and versions.
+	// merged: "true" for booleans, "max" or "min" for numbers and versions,
+	// "join" for lists, whose items are joined.
 	Stricter    string `json:"stricter"`
 	Description string `json:"description"`
+	// Items are the fields of a list rule's items, and Key the field that
+	// tells two items apart.
+	Items []RuleField `json:"items,omitempty"`
+	Key   string      `json:"key,omitempty"`
+	// Platforms, when set, are the only platforms the rule reaches: the
+	// list rules, for one, reach only iPhones and iPads.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // RuleCatalogue lists every known rule. Names are API: add, never rename.
-var RuleCatalogue = []RuleSpec{
+var RuleCatalogue = append([]RuleSpec{
 	{Name: "password_required", Type: RuleBool, Stricter: "true", Description: "The device must be protected by a password or passcode."},
 	{Name: "password_min_length", Type: RuleInt, Min: 4, Max: 64, Stricter: "max", Description: "Shortest password the device accepts."},
 	{Name: "password_require_alphanumeric", Type: RuleBool, Stricter: "true", Description: "The password must contain letters and digits."},
@@ -45,7 +53,7 @@ var RuleCatalogue = []RuleSpec{
 	{Name: "bluetooth_disabled", Type: RuleBool, Stricter: "true", Description: "Bluetooth may not be used."},
 	{Name: "storage_encryption_required", Type: RuleBool, Stricter: "true", Description: "The device's storage must be encrypted."},
 	{Name: "min_os_version", Type: RuleVersion, Stricter: "max", Description: "Oldest operating system version allowed, as MAJOR[.MINOR[.PATCH]]."},
-}
+}, listRules...)
 
 // RuleNames returns the names of every known rule, sorted.
 func RuleNames() []string {
@@ -68,7 +76,9 @@ func ruleSpec(name string) (RuleSpec, bool) {
 var versionRE = regexp.MustCompile(`^(0|[1-9][0-9]{0,5})(\.(0|[1-9][0-9]{0,5})){0,2}$`)
 
 // Rules are a policy's rule values, keyed by rule name: bool, int64 or string
-// according to the rule's type. Only DecodeRules makes them, so they are always valid.
+// according to the rule's type, and for list rules WiFiNetworks,
+// VPNConnections, EmailAccounts or WebClips. Only DecodeRules makes them, so
+// they are always valid.
 type Rules map[string]any
 
 // DecodeRules parses a JSON object of rules, refusing unknown names and
@@ -118,6 +128,8 @@ func decodeRule(name string, raw json.RawMessage) (any, error) {
 			return nil, Invalid(field, "must be a version such as \"14\" or \"10.3.1\"")
 		}
 		return s, nil
+	case RuleList:
+		return decodeListRule(spec, field, raw)
 	}
 	return nil, fmt.Errorf("rule %s: unhandled type %s", name, spec.Type)
 }
@@ -145,16 +157,38 @@ func sortedKeys[V any](m map[string]V) []string {
 // two policies set the same rule, the stricter value wins (a required
 // password over none, the longer minimum length, the shorter lock timeout,
 // the newer minimum OS version), so assigning a policy can only tighten what
-// a device enforces, never loosen it, whatever the order.
+// a device enforces, never loosen it, whatever the order. Lists (Wi-Fi
+// networks, VPN connections, ...) are joined; of two items with the same key
+// the one from the policy first in precedence order is kept.
 func MergeRules(policies []Policy) Rules {
 	out := Rules{}
 	for _, p := range policies {
 		for name, v := range p.Rules {
 			cur, ok := out[name]
-			if !ok || stricter(name, v, cur) {
+			if !ok {
+				out[name] = v
+				continue
+			}
+			if joined, isList := joinLists(cur, v); isList {
+				out[name] = joined
+			} else if stricter(name, v, cur) {
 				out[name] = v
 			}
 		}
+	}
+	return out
+}
+
+// For returns the rules that reach a platform: a rule whose spec names
+// platforms reaches only those, so a bootloader is never sent a rule only a
+// configuration profile carries.
+func (r Rules) For(platform string) Rules {
+	out := make(Rules, len(r))
+	for name, v := range r {
+		if spec, ok := ruleSpec(name); ok && len(spec.Platforms) > 0 && !slices.Contains(spec.Platforms, platform) {
+			continue
+		}
+		out[name] = v
 	}
 	return out
 }

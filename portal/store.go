@@ -20,12 +20,13 @@ type AdminStore interface {
 
 // UserPatch changes some fields of a user; nil fields stay as they are.
 type UserPatch struct {
-	Username     *string
-	Email        *string
-	Phone        *string
-	DisplayName  *string
-	PasswordHash *string
-	Groups       *[]string
+	Username      *string
+	Email         *string
+	Phone         *string
+	DisplayName   *string
+	PasswordHash  *string
+	Groups        *[]string
+	Collaboration *bool
 }
 
 // UserStore keeps the people whose devices are provisioned.
@@ -39,8 +40,9 @@ type UserStore interface {
 
 // GroupPatch changes some fields of a group.
 type GroupPatch struct {
-	Name        *string
-	Description *string
+	Name          *string
+	Description   *string
+	Collaboration *bool
 }
 
 // GroupStore keeps groups.
@@ -158,6 +160,8 @@ type Store interface {
 	DeviceRegistry
 	ActivationStore
 	OrganizerStore
+	MigrationPackageStore
+	CollaborationStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -22,6 +22,8 @@ type API struct {
 	prov        Provisioning
 	twilioToken string
 	derivePRS   DerivePRS
+	migration   Migration
+	collab      Collaboration
 }
 
 // Config is what the API needs.
@@ -39,6 +41,10 @@ type Config struct {
 	TwilioAuthToken string
 	// DerivePRS derives what is kept of an activation password.
 	DerivePRS DerivePRS
+	// Migration configures migration packages.
+	Migration Migration
+	// Collaboration is the live collaboration service; nil lists no sessions.
+	Collaboration Collaboration
 }
 
 // New makes the API.
@@ -47,7 +53,8 @@ func New(cfg Config) *API {
 		store: cfg.Store, blobs: cfg.Blobs, tokens: cfg.Tokens,
 		login:       auth.NewLogin(cfg.Store, cfg.Tokens),
 		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams, prov: cfg.Provisioning,
-		twilioToken: cfg.TwilioAuthToken, derivePRS: cfg.DerivePRS,
+		twilioToken: cfg.TwilioAuthToken, derivePRS: cfg.DerivePRS, migration: cfg.Migration,
+		collab: cfg.Collaboration,
 	}
 }
 
@@ -128,6 +135,13 @@ func (a *API) Register(g *echo.Group) {
 	r.PUT("/settings/sms", a.putSMSSettings)
 	r.GET("/settings/service-books", a.getServiceBooks)
 	r.PUT("/settings/service-books", a.putServiceBooks)
+
+	a.registerCollaboration(r)
+
+	r.GET("/migration-packages", a.listMigrationPackages)
+	r.POST("/migration-packages", a.postMigrationPackage)
+	r.GET("/migration-packages/:id", a.getMigrationPackage)
+	r.DELETE("/migration-packages/:id", a.revokeMigrationPackage)
 }
 
 // routes registers routes on a group, each behind the same middleware.

@@ -119,15 +119,15 @@ func (a *API) deleteApp(c echo.Context) error {
 
 func platformParam(c echo.Context) (portal.Platform, error) {
 	p := portal.Platform(c.Param("platform"))
-	if !p.Valid() {
+	if !p.ValidArtifact() {
 		return "", portal.Invalid("platform", "%q is not a platform; use one of %s", p, platformList())
 	}
 	return p, nil
 }
 
 func platformList() string {
-	names := make([]string, len(portal.Platforms))
-	for i, p := range portal.Platforms {
+	names := make([]string, len(portal.ArtifactPlatforms))
+	for i, p := range portal.ArtifactPlatforms {
 		names[i] = string(p)
 	}
 	return strings.Join(names, ", ")

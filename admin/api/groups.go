@@ -12,6 +12,8 @@ import (
 type groupRequest struct {
 	Name        *string `json:"name"`
 	Description *string `json:"description"`
+	// Collaboration lets every member log on to the messaging server through the portal.
+	Collaboration *bool `json:"collaboration"`
 }
 
 func (r groupRequest) validate(creating bool) error {
@@ -51,6 +53,7 @@ func (a *API) createGroup(c echo.Context) error {
 	}
 	g := portal.Group{Name: *req.Name}
 	setIf(&g.Description, req.Description)
+	setIf(&g.Collaboration, req.Collaboration)
 	if err := a.store.CreateGroup(c.Request().Context(), &g); err != nil {
 		return err
 	}
@@ -73,7 +76,7 @@ func (a *API) patchGroup(c echo.Context) error {
 	if err := req.validate(false); err != nil {
 		return err
 	}
-	g, err := a.store.UpdateGroup(c.Request().Context(), c.Param("id"), portal.GroupPatch{Name: req.Name, Description: req.Description})
+	g, err := a.store.UpdateGroup(c.Request().Context(), c.Param("id"), portal.GroupPatch{Name: req.Name, Description: req.Description, Collaboration: req.Collaboration})
 	if err != nil {
 		return err
 	}

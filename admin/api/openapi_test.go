@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
+	"provportal/packages"
 	"provportal/portal"
 	"provportal/portal/auth"
 	"provportal/portal/organizer"
@@ -206,13 +207,27 @@ func TestOpenAPIMatchesCatalogues(t *testing.T) {
 			continue
 		}
 		p := ref.Value
-		want := map[portal.RuleType]string{portal.RuleBool: "boolean", portal.RuleInt: "integer", portal.RuleVersion: "string"}[spec.Type]
+		want := map[portal.RuleType]string{portal.RuleBool: "boolean", portal.RuleInt: "integer", portal.RuleVersion: "string", portal.RuleList: "array"}[spec.Type]
 		if !p.Type.Is(want) {
 			t.Errorf("Rules.%s has type %v, want %s", spec.Name, p.Type, want)
 		}
 		if spec.Type == portal.RuleInt {
 			if p.Min == nil || *p.Min != float64(spec.Min) || p.Max == nil || *p.Max != float64(spec.Max) {
 				t.Errorf("Rules.%s must range from %d to %d", spec.Name, spec.Min, spec.Max)
+			}
+		}
+		if spec.Type == portal.RuleList {
+			item := p.Items.Value
+			if len(item.Properties) != len(spec.Items) {
+				t.Errorf("Rules.%s items have %d fields, want the catalogue's %d", spec.Name, len(item.Properties), len(spec.Items))
+			}
+			for _, f := range spec.Items {
+				if item.Properties[f.Name] == nil {
+					t.Errorf("Rules.%s items do not describe field %s", spec.Name, f.Name)
+				}
+				if f.Required != slices.Contains(item.Required, f.Name) {
+					t.Errorf("Rules.%s items: field %s required = %v in the catalogue", spec.Name, f.Name, f.Required)
+				}
 			}
 		}
 	}
@@ -228,6 +243,13 @@ func TestOpenAPIMatchesCatalogues(t *testing.T) {
 	}
 	if got := schema("Platform").Enum; !slices.Equal(got, platforms) {
 		t.Errorf("Platform enum = %v, want portal.Platforms %v", got, platforms)
+	}
+	var artifactPlatforms []any
+	for _, p := range portal.ArtifactPlatforms {
+		artifactPlatforms = append(artifactPlatforms, string(p))
+	}
+	if got := schema("ArtifactPlatform").Enum; !slices.Equal(got, artifactPlatforms) {
+		t.Errorf("ArtifactPlatform enum = %v, want portal.ArtifactPlatforms %v", got, artifactPlatforms)
 	}
 }
 
@@ -286,6 +308,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	failEvent := portal.DeviceEvent{ID: 4, At: now, Stage: "failed", Event: portal.FailKeyConfirmation,
 		Detail: map[string]any{"message": "key confirmation failed"}}
 	trouble, _ := portal.Troubleshoot(portal.FailKeyConfirmation)
+	migration := portal.MigrationPackage{ID: "m1", Platform: "linux-amd64", Host: "portal.example.com", Port: 443,
+		Legacy:    &packages.LegacyClient{Paths: []string{"/opt/oldmdm"}, Service: "oldmdm", Uninstall: "/opt/oldmdm/uninstall"},
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Uses: 2, LastUsedAt: &now}
+	revokedMigration := portal.MigrationPackage{ID: "m2", Platform: "windows-amd64", Alias: "acme", Relay: "https://relay.example.com",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: &now}
 	responses := []struct {
 		schema string
 		value  any
@@ -330,6 +357,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"AssignmentPage", portal.Page[portal.Assignment]{Items: []portal.Assignment{assignment}, Total: 1, Limit: 50}},
 		{"DevicePage", portal.Page[portal.Device]{Items: []portal.Device{device}, Total: 1, Limit: 50}},
 		{"AuditPage", portal.Page[portal.AuditEntry]{Items: []portal.AuditEntry{entry}, Total: 1, Limit: 50}},
+		{"MigrationPackage", migrationPackageView{migration, migration.State(now)}},
+		{"MigrationPackage", migrationPackageView{revokedMigration, revokedMigration.State(now)}},
+		{"MigrationPackagePage", portal.Page[migrationPackageView]{Items: []migrationPackageView{{migration, portal.InvitationActive}}, Total: 1, Limit: 50}},
 	}
 	for _, r := range responses {
 		data, err := json.Marshal(r.value)
@@ -367,6 +397,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"PolicyPatch", policyRequest{}},
 		{"AssignmentCreate", assignmentRequest{}},
 		{"ActivationPasswordSet", activationPasswordRequest{}},
+		{"MigrationPackageCreate", migrationPackageRequest{}},
+		{"LegacyClient", packages.LegacyClient{}},
 		{"OrganizerEvent", organizer.Event{}},
 		{"OrganizerContact", organizer.Contact{}},
 		{"OrganizerTask", organizer.Task{}},

@@ -17,12 +17,15 @@ type userRequest struct {
 	DisplayName *string   `json:"display_name"`
 	Password    *string   `json:"password"`
 	Groups      *[]string `json:"groups"`
+	// Collaboration lets the user log on to the messaging server through the portal.
+	Collaboration *bool `json:"collaboration"`
 }
 
 // patch validates the request and turns it into a change; creating is a
 // patch of an empty user with username required.
 func (a *API) patch(req userRequest, creating bool) (portal.UserPatch, error) {
-	p := portal.UserPatch{Username: req.Username, Email: req.Email, DisplayName: req.DisplayName, Groups: req.Groups}
+	p := portal.UserPatch{Username: req.Username, Email: req.Email, DisplayName: req.DisplayName, Groups: req.Groups,
+		Collaboration: req.Collaboration}
 	if creating && req.Username == nil {
 		return p, portal.Invalid("username", "is required")
 	}

@@ -201,6 +201,7 @@ func newUser(p portal.UserPatch) portal.User {
 	setIf(&u.Phone, p.Phone)
 	setIf(&u.DisplayName, p.DisplayName)
 	setIf(&u.PasswordHash, p.PasswordHash)
+	setIf(&u.Collaboration, p.Collaboration)
 	if p.Groups != nil {
 		u.Groups = *p.Groups
 	}

@@ -190,7 +190,7 @@ func (c *Console) appPage(ec echo.Context, status int, app *portal.App, platform
 	for _, a := range app.Artifacts {
 		has[a.Platform] = a
 	}
-	for _, pl := range portal.Platforms {
+	for _, pl := range portal.ArtifactPlatforms {
 		if _, ok := has[pl]; !ok {
 			p.Missing = append(p.Missing, pl)
 		}
@@ -198,7 +198,7 @@ func (c *Console) appPage(ec echo.Context, status int, app *portal.App, platform
 	if platform == "" && len(p.Missing) > 0 {
 		platform = string(p.Missing[0])
 	}
-	for _, pl := range portal.Platforms {
+	for _, pl := range portal.ArtifactPlatforms {
 		a, ok := has[pl]
 		p.Platforms = append(p.Platforms, platformChoice{Value: string(pl), Has: ok, Replaces: a.Filename, Selected: string(pl) == platform})
 	}

@@ -13,11 +13,14 @@ import (
 	"provportal/portal"
 )
 
-// deviceStatuses are the stages a device moves through, in order, then the
-// two ways it stops. They are the statuses the device API records.
+// deviceStatuses are the stages a device moves through, in order, then where
+// an iPhone or iPad stops (the portal sees no further than delivering its
+// profile), then the two ways a device stops on an error. They are the
+// statuses the device API and the iOS profile service record.
 var deviceStatuses = []string{
 	"activating", "verifying_encryption", "waiting_for_services", "services_received",
 	"installing", "activation_complete", "slow_sync", "synchronised",
+	portal.StatusProfileDelivered,
 	"failed", "it_policy_rejected",
 }
 
@@ -33,7 +36,7 @@ var statusLabels = map[string]string{
 	"activating": "Activating", "verifying_encryption": "Verifying encryption",
 	"waiting_for_services": "Waiting for services", "services_received": "Services received",
 	"installing": "Installing", "activation_complete": "Activation complete",
-	"slow_sync": "Slow sync", "synchronised": "Synchronised",
+	"slow_sync": "Slow sync", "synchronised": "Synchronised", portal.StatusProfileDelivered: "Profile delivered",
 	"failed": "Failed", "it_policy_rejected": "IT policy rejected",
 	portal.SMSQueued: "Queued", portal.SMSSending: "Sending", portal.SMSSent: "Sent",
 	portal.SMSDelivered: "Delivered", portal.SMSUndelivered: "Undelivered", portal.SMSOptedOut: "Opted out",

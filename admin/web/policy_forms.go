@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -49,7 +50,7 @@ func readPolicyForm(ec echo.Context) policyForm {
 func policyFormOf(p *portal.Policy) policyForm {
 	f := policyForm{Name: p.Name, Description: p.Description, Rules: map[string]string{}}
 	for name, v := range p.Rules {
-		f.Rules[name] = fmt.Sprint(v)
+		f.Rules[name] = ruleText(v)
 	}
 	return f
 }
@@ -85,6 +86,10 @@ func ruleValue(spec portal.RuleSpec, typed string) any {
 	case portal.RuleInt:
 		if n, err := strconv.ParseInt(typed, 10, 64); err == nil {
 			return n
+		}
+	case portal.RuleList:
+		if json.Valid([]byte(typed)) {
+			return json.RawMessage(typed)
 		}
 	}
 	return typed
@@ -124,6 +129,8 @@ func ruleInputs(f policyForm) []ruleInput {
 			in.Hint = fmt.Sprintf("%s From %d to %d.", spec.Description, spec.Min, spec.Max)
 		case portal.RuleVersion:
 			in.InputMode = "decimal"
+		case portal.RuleList:
+			in.Type, in.Hint = "textarea", listRuleHint(spec)
 		}
 		out = append(out, in)
 	}
@@ -200,6 +207,9 @@ func (e formErrors) shownOn(fields []field) formErrors {
 	out := formErrors{Form: e.Form}
 	for name, msg := range e.Fields {
 		if !hasField(fields, name) {
+			name = listOwner(fields, name)
+		}
+		if name == "" {
 			out.Form = append(out.Form, msg)
 			continue
 		}

@@ -58,7 +58,17 @@ func (c *Console) settings(ctx context.Context) (settingsForm, error) {
 	return settingsForm{OrgName: org, Template: tmpl}, nil
 }
 
+// relayInfo is how devices find the portal through a switching relay.
+type relayInfo struct {
+	Alias, URL string
+	connected  func() bool
+}
+
+// Connected reports the portal's link to its relay as the page is drawn.
+func (r relayInfo) Connected() bool { return r.connected != nil && r.connected() }
+
 type settingsPage struct {
+	Relay      relayInfo
 	PublicURL  string
 	TwilioFrom string // "" when messages go to the outbox
 	OrgName    string // as saved, for the read-only view
@@ -79,7 +89,7 @@ func (c *Console) previewFields(org string) sms.Fields {
 }
 
 func (c *Console) settingsPage(ec echo.Context, status int, saved, f settingsForm, errs formErrors) error {
-	p := settingsPage{PublicURL: c.publicURL, TwilioFrom: c.twilioFrom, OrgName: saved.OrgName, Template: saved.Template}
+	p := settingsPage{Relay: c.relay, PublicURL: c.publicURL, TwilioFrom: c.twilioFrom, OrgName: saved.OrgName, Template: saved.Template}
 	p.Fields, p.Problems = withErrors([]field{
 		{Name: "org_name", Label: "Organisation name", Type: "text", Value: f.OrgName, Required: true, Autocomplete: "organization",
 			Hint: "Up to 60 characters; messages and the landing page show it."},

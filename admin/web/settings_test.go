@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"provportal/portal"
@@ -103,4 +104,26 @@ func TestSettingsSavedAndAudited(t *testing.T) {
 	b.get("/admin/settings").want(t, http.StatusOK).
 		wantText(t, "Settings were saved.", "Globex: tap https://portal.example.com/download to set up").
 		wantNoText(t, twilioToken)
+}
+
+// TestSettingsPageShowsTheAlias: a portal on a relay shows its alias, the
+// relay and whether it is connected now; one without says devices use the
+// public address.
+func TestSettingsPageShowsTheAlias(t *testing.T) {
+	var connected atomic.Bool
+	env := newConsoleWith(t, func(c *Config) {
+		c.Alias, c.RelayURL = "acme@example.com", "https://relay.example.net"
+		c.RelayConnected = connected.Load
+	})
+	b := env.browser()
+	b.signIn("help")
+	b.get("/admin/settings").want(t, http.StatusOK).
+		wantText(t, "acme@example.com", "https://relay.example.net", "not connected")
+	connected.Store(true)
+	b.get("/admin/settings").want(t, http.StatusOK).
+		wantText(t, "acme@example.com", ": connected").wantNoText(t, "not connected")
+
+	plain := newConsole(t).browser()
+	plain.signIn("help")
+	plain.get("/admin/settings").want(t, http.StatusOK).wantText(t, "devices reach the portal at its public address")
 }

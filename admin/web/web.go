@@ -63,6 +63,10 @@ type Config struct {
 	// is not configured and messages go to the outbox. The console is never
 	// given Twilio's credentials.
 	TwilioFrom string
+	// Alias and RelayURL name the portal on a switching relay, when it is on
+	// one; RelayConnected says whether it is connected now.
+	Alias, RelayURL string
+	RelayConnected  func() bool
 	// API serves the admin API at /api/v1: pages that change apps, policies,
 	// assignments, imports and provisioning call it in process, so its rules
 	// and audit entries are the console's. Usually the portal's own echo.
@@ -83,6 +87,7 @@ type Console struct {
 	orgName     string
 	twilioFrom  string
 	api         http.Handler
+	relay       relayInfo
 	log         *slog.Logger
 	pages       *renderer
 	assets      assets
@@ -123,6 +128,7 @@ func New(cfg Config) (*Console, error) {
 		store: cfg.Store, tokens: cfg.Tokens, login: auth.NewLogin(cfg.Store, cfg.Tokens), csrfKey: csrfKey,
 		phoneRegion: cfg.PhoneRegion, hashParams: cfg.HashParams, log: log, pages: pages, assets: as,
 		publicURL: cfg.PublicURL, orgName: cfg.OrgName, twilioFrom: cfg.TwilioFrom, api: cfg.API,
+		relay: relayInfo{Alias: cfg.Alias, URL: cfg.RelayURL, connected: cfg.RelayConnected},
 	}, nil
 }
 
@@ -173,6 +179,8 @@ func (c *Console) Register(e *echo.Echo) {
 	c.registerPolicyForms(read, write)
 	c.registerAssignments(read, write)
 	c.registerProvisioning(read, write)
+	c.registerMigration(read, write)
+	c.registerCollaboration(read, write)
 	read.GET("/admin/audit", c.listAudit)
 
 	// Everyone sees the settings; only the admin role changes them.

@@ -28,13 +28,17 @@ Installs the apps and IT policy your organisation's provisioning portal has
 for you. A bootloader downloaded from the portal knows its portal already:
 it needs only your logon, which it asks for on a terminal.
 
-Where the portal is (a flag wins over the environment, which wins over the
-configuration stamped in a downloaded bootloader):
+Where the portal is (a flag wins over the environment, which wins over
+provisioning.json beside this bootloader and, on Windows, the registry values
+Alias, Relay, Host and Port under HKCU\Software\Provportal\Provisioning,
+which win over the configuration stamped in a downloaded bootloader):
   --server URL           the portal: https://host[:port][/path], or host:port
                          (http for port 80 and localhost, https otherwise)
                          [BOOTLOADER_SERVER]
-  --alias NAME           the portal's name on a relay  } routing through a relay
-  --relay URL            the relay                     } comes in a later version
+  --alias NAME           the portal's alias on a switching relay, such as
+                         it@example.com, instead of --server
+  --relay URL            the relay the alias is on (http(s)://host[:port]);
+                         TLS runs to the portal itself inside the relay
   --fingerprint FP       the portal's key to trust (sha256:<64 hex>); without
                          one, the key is fetched and trusted on first use, and
                          remembered [BOOTLOADER_FINGERPRINT]
@@ -55,6 +59,14 @@ Install:
                          on macOS, %AppData% on Windows)
   --non-interactive      never ask; missing input is an error naming its flag
   --version              print the version and exit
+
+Set by the Android app's launcher:
+  BOOTLOADER_PACKAGE     the app's APK, whose stamped configuration is read
+  BOOTLOADER_DNS         the network's DNS servers, comma-separated
+
+Collaboration (instant messaging through the portal, once installed):
+  bootloader chat --password-stdin [--to ADDRESS --message TEXT]
+                         see bootloader chat --help
 
 Exit status 0 only when everything is installed and the portal was told;
 otherwise 1 (2 for a bad command line), with one line on standard error.
@@ -81,12 +93,19 @@ func main() {
 type usageError struct{ error }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "chat" {
+		return runChat(ctx, args[1:], stdin, stdout, os.Stderr)
+	}
 	o := bootloader.Options{
 		Server:      os.Getenv("BOOTLOADER_SERVER"),
 		Fingerprint: os.Getenv("BOOTLOADER_FINGERPRINT"),
 		InstallDir:  os.Getenv("BOOTLOADER_INSTALL_DIR"),
+		Package:     os.Getenv("BOOTLOADER_PACKAGE"),
 		Stdin:       stdin,
 		Stdout:      stdout,
+	}
+	if err := useNameServers(os.Getenv("BOOTLOADER_DNS")); err != nil {
+		return usageError{err}
 	}
 	fs := flag.NewFlagSet("bootloader", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are printed on one line by main

@@ -84,6 +84,9 @@ func flags(name string, cfg *server.Config, serving bool) *flag.FlagSet {
 		fs.StringVar(&cfg.BootloaderDir, "bootloader-dir", env("PORTAL_BOOTLOADER_DIR", cfg.BootloaderDir), "directory of the bootloaders `make bootloaders` builds (PORTAL_BOOTLOADER_DIR)")
 		fs.DurationVar(&cfg.InvitationTTL, "invitation-ttl", envDuration("PORTAL_INVITATION_TTL", cfg.InvitationTTL), "how long a provisioning link works (PORTAL_INVITATION_TTL)")
 		fs.StringVar(&cfg.OrgName, "org-name", env("PORTAL_ORG_NAME", cfg.OrgName), "your organisation's name, shown in messages (PORTAL_ORG_NAME)")
+		fs.StringVar(&cfg.RelayURL, "relay", env("PORTAL_RELAY_URL", cfg.RelayURL), "switching relay to hold --alias on, so devices reach this portal through it (PORTAL_RELAY_URL)")
+		fs.StringVar(&cfg.Alias, "alias", env("PORTAL_ALIAS", cfg.Alias), "this portal's alias on the relay, such as it@example.com (PORTAL_ALIAS)")
+		fs.StringVar(&cfg.XMPPCAFile, "xmpp-ca-file", env("PORTAL_XMPP_CA_FILE", cfg.XMPPCAFile), "CA certificates (PEM) to check the messaging server's certificate against; empty: the system roots (PORTAL_XMPP_CA_FILE)")
 		fs.BoolVar(&cfg.ProxyProtocol, "proxy-protocol", envBool("PORTAL_PROXY_PROTOCOL", cfg.ProxyProtocol), "read the PROXY protocol header that a local or DMZ proxy sends (PORTAL_PROXY_PROTOCOL)")
 		fs.Func("trusted-proxies", "addresses or CIDR ranges, comma-separated, whose PROXY headers are believed (PORTAL_TRUSTED_PROXIES)", func(s string) error {
 			p, err := server.ParseTrustedProxies(s)
@@ -169,6 +172,9 @@ func serve(ctx context.Context, args []string) error {
 	fmt.Printf("  Console:   %s/admin\n", base)
 	fmt.Printf("  Admin API: %s/api/v1 (description: %s/api/v1/openapi.json)\n", base, base)
 	fmt.Printf("  Health:    %s/healthz    Metrics: %s/metrics\n", base, base)
+	if cfg.RelayURL != "" {
+		fmt.Printf("  Relay:     devices reach this portal as %s on %s\n", cfg.Alias, cfg.RelayURL)
+	}
 	if password != "" {
 		fmt.Printf("\nFirst start: an administrator account was created. It is shown only this once.\n")
 		fmt.Printf("  username: %s\n  password: %s\n\n", user, password)

@@ -313,6 +313,8 @@ func TestBadConfigurationIsOneLine(t *testing.T) {
 		{"unknown_command", []string{"frobnicate"}, "unknown command"},
 		{"proxy_protocol_without_trust", []string{"serve", "--proxy-protocol", "--data-dir", t.TempDir()}, "--trusted-proxies"},
 		{"bad_trusted_proxy", []string{"serve", "--proxy-protocol", "--trusted-proxies", "10.0.0.0/99", "--data-dir", t.TempDir()}, "CIDR"},
+		{"alias_without_relay", []string{"serve", "--alias", "acme@example.com", "--data-dir", t.TempDir()}, "--relay URL"},
+		{"bad_alias", []string{"serve", "--relay", "http://127.0.0.1:1", "--alias", "acme corp", "--data-dir", t.TempDir()}, `alias "acme corp" is not valid`},
 		{"unreachable_postgres", []string{"migrate", "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"}, "postgres"},
 	}
 	for _, tt := range tests {

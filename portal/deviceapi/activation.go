@@ -309,7 +309,11 @@ func (a *API) activationConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	policy := packages.Policy{Rules: portal.MergeRules(as.Policies), Sources: []string{}}
+	d, err := a.store.Device(ctx, sess.DeviceID)
+	if err != nil {
+		return err
+	}
+	policy := packages.Policy{Rules: portal.MergeRules(as.Policies).For(d.Platform), Sources: []string{}}
 	for _, p := range as.Policies {
 		policy.Sources = append(policy.Sources, p.Name)
 	}

@@ -31,6 +31,8 @@ type store interface {
 	Setting(ctx context.Context, name string) (string, bool, error)
 	portal.LoginThrottle
 	portal.InvitationStore
+	MigrationPackageBySecretHash(ctx context.Context, secretHash string) (*portal.MigrationPackage, error)
+	UseMigrationPackage(ctx context.Context, id string, at time.Time) error
 	Device(ctx context.Context, id string) (*portal.Device, error)
 	User(ctx context.Context, id string) (*portal.User, error)
 }
@@ -132,6 +134,12 @@ func (a *API) logon(c echo.Context) error {
 			return err
 		}
 	}
+	var mig *portal.MigrationPackage
+	if req.Migration != "" {
+		if mig, err = a.checkMigration(ctx, req.Migration); err != nil {
+			return err
+		}
+	}
 	d := portal.Device{ID: req.Device.ID, UserID: u.ID, Name: req.Device.Name, Platform: req.Device.Platform,
 		OSVersion: req.Device.OSVersion, Status: packages.StatusInstalling}
 	if err := a.store.RegisterDevice(ctx, &d); err != nil {
@@ -139,6 +147,11 @@ func (a *API) logon(c echo.Context) error {
 	}
 	if inv != nil {
 		if err := a.store.MarkInvitationUsed(ctx, inv.ID); err != nil {
+			return err
+		}
+	}
+	if mig != nil {
+		if err := a.enrolledByMigration(ctx, &d, mig); err != nil {
 			return err
 		}
 	}
@@ -213,7 +226,7 @@ func (a *API) build(ctx context.Context, d *portal.Device) (*packages.Manifest, 
 	m := &packages.Manifest{Version: packages.ManifestVersion, DeviceID: d.ID, Platform: d.Platform,
 		User: packages.ManifestUser{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName},
 		Apps: []packages.ManifestApp{}, ServiceBooks: []packages.ServiceBook{},
-		Policy: packages.Policy{Rules: portal.MergeRules(as.Policies), Sources: []string{}}}
+		Policy: packages.Policy{Rules: portal.MergeRules(as.Policies).For(d.Platform), Sources: []string{}}}
 	for _, app := range as.Apps {
 		i := slices.IndexFunc(app.Artifacts, func(ar portal.Artifact) bool { return string(ar.Platform) == d.Platform })
 		if i < 0 {

@@ -10,18 +10,19 @@ import (
 )
 
 type groupRow struct {
-	ID          string `gorm:"primaryKey"`
-	Name        string
-	Description string
-	Members     int `gorm:"->"` // counted when read, never written
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID            string `gorm:"primaryKey"`
+	Name          string
+	Description   string
+	Members       int `gorm:"->"` // counted when read, never written
+	Collaboration bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 func (groupRow) TableName() string { return "groups" }
 
 func (r *groupRow) toPortal() portal.Group {
-	return portal.Group{ID: r.ID, Name: r.Name, Description: r.Description, Members: r.Members, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	return portal.Group{ID: r.ID, Name: r.Name, Description: r.Description, Members: r.Members, Collaboration: r.Collaboration, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func groupsWithMembers(db *gorm.DB) *gorm.DB {
@@ -42,7 +43,7 @@ func checkGroupName(tx *gorm.DB, exceptID, name string) error {
 // CreateGroup stores a new group.
 func (s *Store) CreateGroup(ctx context.Context, g *portal.Group) error {
 	t := now()
-	row := groupRow{ID: newID(), Name: g.Name, Description: g.Description, CreatedAt: t, UpdatedAt: t}
+	row := groupRow{ID: newID(), Name: g.Name, Description: g.Description, Collaboration: g.Collaboration, CreatedAt: t, UpdatedAt: t}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := checkGroupName(tx, "", g.Name); err != nil {
 			return err
@@ -86,12 +87,13 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, p portal.GroupPatch)
 		before := r.toPortal()
 		setIf(&r.Name, p.Name)
 		setIf(&r.Description, p.Description)
+		setIf(&r.Collaboration, p.Collaboration)
 		r.UpdatedAt = now()
 		if err := checkGroupName(tx, id, r.Name); err != nil {
 			return err
 		}
 		err := tx.Model(&groupRow{}).Where("id = ?", id).
-			Updates(map[string]any{"name": r.Name, "description": r.Description, "updated_at": r.UpdatedAt}).Error
+			Updates(map[string]any{"name": r.Name, "description": r.Description, "collaboration": r.Collaboration, "updated_at": r.UpdatedAt}).Error
 		if err != nil {
 			return duplicate(err, "a group named %q already exists", r.Name)
 		}

@@ -10,16 +10,17 @@ import (
 )
 
 type userRow struct {
-	ID           string `gorm:"primaryKey"`
-	Username     string
-	Email        string
-	Phone        string
-	DisplayName  string
-	PasswordHash string
-	SMSOptedOut  bool `gorm:"column:sms_opted_out"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Groups       []userGroupRow `gorm:"foreignKey:UserID"`
+	ID            string `gorm:"primaryKey"`
+	Username      string
+	Email         string
+	Phone         string
+	DisplayName   string
+	PasswordHash  string
+	SMSOptedOut   bool `gorm:"column:sms_opted_out"`
+	Collaboration bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Groups        []userGroupRow `gorm:"foreignKey:UserID"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -35,7 +36,8 @@ func (r *userRow) toPortal() portal.User {
 	u := portal.User{
 		ID: r.ID, Username: r.Username, Email: r.Email, Phone: r.Phone, DisplayName: r.DisplayName,
 		PasswordHash: r.PasswordHash, HasPassword: r.PasswordHash != "", SMSOptedOut: r.SMSOptedOut,
-		Groups: make([]string, 0, len(r.Groups)), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Collaboration: r.Collaboration,
+		Groups:        make([]string, 0, len(r.Groups)), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	for _, g := range r.Groups {
 		u.Groups = append(u.Groups, g.GroupID)
@@ -49,7 +51,7 @@ func orderedGroups(db *gorm.DB) *gorm.DB { return db.Order("group_id") }
 // CreateUser stores a new user and their group memberships.
 func (s *Store) CreateUser(ctx context.Context, u *portal.User) error {
 	t := now()
-	row := userRow{ID: newID(), Username: u.Username, Email: u.Email, Phone: u.Phone, DisplayName: u.DisplayName, PasswordHash: u.PasswordHash, CreatedAt: t, UpdatedAt: t}
+	row := userRow{ID: newID(), Username: u.Username, Email: u.Email, Phone: u.Phone, DisplayName: u.DisplayName, PasswordHash: u.PasswordHash, Collaboration: u.Collaboration, CreatedAt: t, UpdatedAt: t}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := checkUserUnique(tx, "", row.Username, row.Email); err != nil {
 			return err
@@ -162,6 +164,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p portal.UserPatch) (
 		setIf(&r.Phone, p.Phone)
 		setIf(&r.DisplayName, p.DisplayName)
 		setIf(&r.PasswordHash, p.PasswordHash)
+		setIf(&r.Collaboration, p.Collaboration)
 		r.UpdatedAt = now()
 		if err := checkUserUnique(tx, id, r.Username, r.Email); err != nil {
 			return err

@@ -32,6 +32,7 @@ var templates embed.FS
 type store interface {
 	InvitationByTokenHash(ctx context.Context, tokenHash string) (*portal.Invitation, error)
 	User(ctx context.Context, id string) (*portal.User, error)
+	AssignedTo(ctx context.Context, userID string) (*portal.Assigned, error) // for the iOS apps
 }
 
 // Site serves the landing pages and the bootloader downloads.
@@ -40,6 +41,9 @@ type Site struct {
 	dir         string // where `make bootloaders` put the bootloaders
 	publicURL   string
 	fingerprint string
+	relay       string // the relay the portal holds alias on; empty: devices come directly
+	alias       string
+	apk         *apkSite // the Android bootloader, signed and stamped
 	tmpl        *template.Template
 	log         *slog.Logger
 	now         func() time.Time
@@ -51,7 +55,12 @@ type Config struct {
 	BootloaderDir string
 	PublicURL     string
 	Fingerprint   string // of the portal's manifest signing key
-	Log           *slog.Logger
+	// Relay and Alias, when the portal holds an alias on a relay: the
+	// bootloaders it serves go through the relay instead of to PublicURL.
+	Relay, Alias string
+	// APKSigner signs the Android bootloader; nil: no Android download.
+	APKSigner APKSigner
+	Log       *slog.Logger
 }
 
 // New parses the templates (a broken template stops the portal at start-up)
@@ -62,7 +71,8 @@ func New(cfg Config) (*Site, error) {
 		return nil, fmt.Errorf("landing templates: %w", err)
 	}
 	s := &Site{store: cfg.Store, dir: cfg.BootloaderDir, publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		fingerprint: cfg.Fingerprint, tmpl: tmpl, log: cfg.Log, now: time.Now}
+		fingerprint: cfg.Fingerprint, relay: cfg.Relay, alias: cfg.Alias, tmpl: tmpl, log: cfg.Log, now: time.Now}
+	s.apk = &apkSite{signer: cfg.APKSigner}
 	if missing := s.missing(); len(missing) > 0 {
 		cfg.Log.Warn("no bootloader for some platforms: run `make bootloaders`", "dir", cfg.BootloaderDir, "missing", strings.Join(missing, ","))
 	}
@@ -78,6 +88,9 @@ func (s *Site) Register(e *echo.Echo) {
 
 // BootloaderFile is the file name of a platform's bootloader.
 func BootloaderFile(p portal.Platform) string {
+	if isAPK(p) {
+		return "bootloader-" + string(p) + ".apk"
+	}
 	if strings.HasPrefix(string(p), "windows-") {
 		return "bootloader-" + string(p) + ".exe"
 	}
@@ -85,6 +98,9 @@ func BootloaderFile(p portal.Platform) string {
 }
 
 func (s *Site) available(p portal.Platform) bool {
+	if isAPK(p) && !s.apk.ready(s.log) {
+		return false
+	}
 	fi, err := os.Stat(filepath.Join(s.dir, BootloaderFile(p)))
 	return err == nil && fi.Mode().IsRegular()
 }
@@ -138,11 +154,14 @@ type page struct {
 	Others      []download
 	Missing     []string
 	PortalURL   string
+	Alias       string // with Relay, when devices reach the portal through a relay
+	Relay       string
 	Fingerprint string
 	QR          template.URL
 	Link        string
 	ExpiresAt   time.Time
 	Steps       []string
+	IOS         iosOffer
 }
 
 type errorPage struct {
@@ -205,7 +224,7 @@ func (s *Site) landing(c echo.Context) error {
 	detected := Detect(c.Request().UserAgent())
 	base := s.publicURL + "/p/" + token + "/download/"
 	downloads := map[string]string{}
-	p := page{Platform: detected, PortalURL: s.publicURL, Fingerprint: s.fingerprint, Link: s.publicURL + "/p/" + token, ExpiresAt: inv.ExpiresAt}
+	p := page{Platform: detected, PortalURL: s.publicURL, Alias: s.alias, Relay: s.relay, Fingerprint: s.fingerprint, Link: s.publicURL + "/p/" + token, ExpiresAt: inv.ExpiresAt}
 	for _, pl := range portal.Platforms {
 		if !s.available(pl) {
 			p.Missing = append(p.Missing, string(pl))
@@ -219,9 +238,16 @@ func (s *Site) landing(c echo.Context) error {
 			p.Others = append(p.Others, d)
 		}
 	}
+	if err := s.offerIOS(c.Request().Context(), token, inv, detected, &p, downloads); err != nil {
+		return err
+	}
 	if wantsJSON(c) {
-		return c.JSON(http.StatusOK, map[string]any{"platform": detected, "downloads": downloads, "missing": p.Missing,
-			"portal_url": s.publicURL, "fingerprint": s.fingerprint, "expires_at": inv.ExpiresAt})
+		body := map[string]any{"platform": detected, "downloads": downloads, "missing": p.Missing,
+			"portal_url": s.publicURL, "fingerprint": s.fingerprint, "expires_at": inv.ExpiresAt}
+		if s.alias != "" {
+			body["alias"], body["relay"] = s.alias, s.relay
+		}
+		return c.JSON(http.StatusOK, body)
 	}
 	if u, err := s.store.User(c.Request().Context(), inv.UserID); err == nil {
 		p.Name = u.DisplayName
@@ -246,9 +272,9 @@ func steps(platform string) []string {
 	case strings.HasPrefix(platform, "linux-"):
 		return []string{"Download the installer above.", "Open a terminal and run: chmod +x ~/Downloads/" + file + " && ~/Downloads/" + file, "Log on with your company username and password. The installer does the rest and tells you when it has finished."}
 	case platform == "android-arm64":
-		return []string{"Android phones install from an app package this portal does not offer yet; use this link on a computer for now, or scan the code below with it."}
+		return []string{"Download the app above and open " + file + " from your notifications or Downloads. If Android asks, allow your browser to install unknown apps.", "Open Provisioning and log on with your company username and password. It installs your apps and tells you when it has finished; confirm each app when Android asks."}
 	case platform == "ios":
-		return []string{"iPhone and iPad set-up is not offered by this portal yet; open this link on a computer, or scan the code below with it."}
+		return iosSteps()
 	}
 	return []string{"Choose the installer for your computer below, run it, and log on with your company username and password."}
 }
@@ -271,11 +297,23 @@ func (s *Site) invitedDownload(c echo.Context) error {
 	if inv == nil {
 		return err
 	}
-	return s.serveBootloader(c, packages.BootConfig{PortalURL: s.publicURL, Fingerprint: s.fingerprint, Invitation: c.Param("token")})
+	cfg := s.bootConfig()
+	cfg.Invitation = c.Param("token")
+	return s.serveBootloader(c, cfg)
 }
 
 func (s *Site) genericDownload(c echo.Context) error {
-	return s.serveBootloader(c, packages.BootConfig{PortalURL: s.publicURL, Fingerprint: s.fingerprint})
+	return s.serveBootloader(c, s.bootConfig())
+}
+
+// bootConfig is what every bootloader from this portal carries: the way to
+// the portal (its URL, or its alias and relay: one or the other, never
+// both) and the key to pin.
+func (s *Site) bootConfig() packages.BootConfig {
+	if s.alias != "" {
+		return packages.BootConfig{Alias: s.alias, Relay: s.relay, Fingerprint: s.fingerprint}
+	}
+	return packages.BootConfig{PortalURL: s.publicURL, Fingerprint: s.fingerprint}
 }
 
 // serveBootloader streams the platform's bootloader with cfg stamped on its
@@ -284,6 +322,9 @@ func (s *Site) serveBootloader(c echo.Context, cfg packages.BootConfig) error {
 	p := portal.Platform(c.Param("platform"))
 	if !p.Valid() {
 		return portal.Errorf(portal.CodeNotFound, "%q is not a platform this portal builds for", p)
+	}
+	if isAPK(p) {
+		return s.serveAPK(c, p, cfg)
 	}
 	f, err := os.Open(filepath.Join(s.dir, BootloaderFile(p)))
 	if errors.Is(err, os.ErrNotExist) {

@@ -15,6 +15,7 @@ import (
 	"provportal/packages"
 	"provportal/portal"
 	"provportal/portal/gormstore"
+	"provportal/portal/landing"
 	"provportal/sms/smstest"
 )
 
@@ -22,7 +23,7 @@ var linkRE = regexp.MustCompile(`https?://\S+/p/([A-Za-z0-9_-]+)`)
 
 // provisioned sets up a user in a group with a phone, and sends them a
 // provisioning message; it returns the user's ID and the link's token.
-func provisioned(t *testing.T, e *portalEnv, phone string) (string, string) {
+func provisioned(t testing.TB, e *portalEnv, phone string) (string, string) {
 	t.Helper()
 	g := e.as("POST", "/api/v1/groups", map[string]string{"name": "couriers"}).want(http.StatusCreated).id()
 	uid := e.as("POST", "/api/v1/users", map[string]any{"username": "carol", "display_name": "Carol Courier",
@@ -180,10 +181,7 @@ func TestProvisioningRecipients(t *testing.T) {
 // fakeBootloaders puts a small stand-in executable per platform in the portal's bootloader dir.
 func fakeBootloaders(t *testing.T, dir string) {
 	for _, p := range portal.Platforms {
-		name := "bootloader-" + string(p)
-		if strings.HasPrefix(string(p), "windows") {
-			name += ".exe"
-		}
+		name := landing.BootloaderFile(p)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("MZ stand-in for "+string(p)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +197,7 @@ const (
 	uaLinuxARM = "Mozilla/5.0 (X11; Linux aarch64; rv:125.0) Gecko/20100101 Firefox/125.0"
 )
 
-func get(t *testing.T, u, ua, accept string) (int, http.Header, []byte) {
+func get(t testing.TB, u, ua, accept string) (int, http.Header, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", u, nil)
 	req.Header.Set("User-Agent", ua)
@@ -233,8 +231,8 @@ func TestLandingPage(t *testing.T) {
 				t.Fatalf("JSON landing: %d %s", status, body)
 			}
 			(&response{t: t, Body: body}).decode(&got)
-			if got.Platform != want || len(got.Downloads) != len(portal.Platforms) {
-				t.Errorf("%s: platform %q with %d downloads, want %q with %d", ua, got.Platform, len(got.Downloads), want, len(portal.Platforms))
+			if got.Platform != want || len(got.Downloads) != len(portal.Platforms)+1 || got.Downloads["ios"] == "" {
+				t.Errorf("%s: platform %q with %d downloads, want %q with %d and the iPhone profile", ua, got.Platform, len(got.Downloads), want, len(portal.Platforms)+1)
 			}
 		}
 

@@ -28,10 +28,13 @@ import (
 	"provportal/packages/activation"
 	"provportal/packages/blob"
 	"provportal/portal"
+	"provportal/portal/apksign"
 	"provportal/portal/auth"
+	"provportal/portal/collab"
 	"provportal/portal/deviceapi"
 	"provportal/portal/gormstore"
 	"provportal/portal/landing"
+	"provportal/portal/relay"
 	"provportal/portal/web"
 	"provportal/sms"
 )
@@ -62,10 +65,17 @@ type Config struct {
 	SMS sms.Config
 	// ActivationKDF is the argon2id cost of activation passwords; devices derive with it too.
 	ActivationKDF activation.Argon2Params
+	// RelayURL and Alias put the portal on a switching relay under that
+	// alias (--relay, PORTAL_RELAY_URL; --alias, PORTAL_ALIAS): both or neither.
+	RelayURL string
+	Alias    string
 	// ProxyProtocol reads a PROXY protocol header from the TrustedProxies
 	// (--proxy-protocol, PORTAL_PROXY_PROTOCOL; --trusted-proxies, PORTAL_TRUSTED_PROXIES).
 	ProxyProtocol  bool
 	TrustedProxies []netip.Prefix
+	// XMPPCAFile holds the CA certificates (PEM) the messaging server's
+	// certificate is checked against; empty: the system roots (--xmpp-ca-file, PORTAL_XMPP_CA_FILE).
+	XMPPCAFile string
 }
 
 // Defaults returns the configuration a portal has when nothing is set.
@@ -96,6 +106,9 @@ func (c Config) Validate() error {
 		return errors.New("--proxy-protocol needs the proxies to trust: --trusted-proxies CIDR,... (PORTAL_TRUSTED_PROXIES)")
 	}
 	if err := c.SMS.Validate(); err != nil {
+		return err
+	}
+	if err := c.validateRelay(); err != nil {
 		return err
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -155,6 +168,12 @@ type Server struct {
 	sender *sms.Worker
 	// fingerprint names the manifest signing key bootloaders pin.
 	fingerprint string
+	// collab holds the live collaboration sessions.
+	collab *collab.Service
+	// uplink holds the portal's alias on a relay, whose devices arrive on
+	// relayLn; both nil without a relay.
+	uplink  *relay.Uplink
+	relayLn net.Listener
 }
 
 // Fingerprint names the portal's manifest signing key.
@@ -190,7 +209,8 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 		return nil, err
 	}
 	fingerprint := packages.Fingerprint(signingKey.Public().(ed25519.PublicKey))
-	site, err := landing.New(landing.Config{Store: store, BootloaderDir: cfg.BootloaderDir, PublicURL: cfg.PublicURL, Fingerprint: fingerprint, Log: log})
+	site, err := landing.New(landing.Config{Store: store, BootloaderDir: cfg.BootloaderDir, PublicURL: cfg.PublicURL, Fingerprint: fingerprint,
+		Relay: cfg.RelayURL, Alias: cfg.relayAlias(), APKSigner: apksign.New(filepath.Join(cfg.DataDir, "android")), Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +237,18 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 	worker := &sms.Worker{Queue: store, Sender: sender, Log: log}
 
 	s := &Server{cfg: cfg, log: log, store: store, echo: e, sender: worker}
+	if s.collab, err = newCollaboration(cfg, store, deviceTokens, reg, log); err != nil {
+		return nil, err
+	}
+	if s.uplink, s.relayLn, err = newUplink(cfg, signingKey, log, reg); err != nil {
+		return nil, err
+	}
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	api.New(api.Config{Store: store, Blobs: blobs, Tokens: tokens, PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams,
 		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
-		TwilioAuthToken: smsCfg.AuthToken, DerivePRS: derivePRS(cfg.ActivationKDF)}).
+		TwilioAuthToken: smsCfg.AuthToken, DerivePRS: derivePRS(cfg.ActivationKDF), Collaboration: s.collab,
+		Migration: api.Migration{BootloaderDir: cfg.BootloaderDir, Fingerprint: fingerprint, RelayURL: cfg.RelayURL}}).
 		Register(e.Group("/api/v1"))
 	twilioFrom := ""
 	if smsCfg.Twilio() {
@@ -229,12 +256,19 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 	}
 	console, err := adminweb.New(adminweb.Config{Store: store, Tokens: tokens, TokenKey: key,
 		PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams, Log: log,
-		PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, TwilioFrom: twilioFrom, API: e})
+		PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, TwilioFrom: twilioFrom, API: e,
+		Alias: cfg.relayAlias(), RelayURL: cfg.RelayURL, RelayConnected: relayConnected(s.uplink)})
 	if err != nil {
 		return nil, err
 	}
 	console.Register(e)
+	phones, err := newIOS(ctx, cfg, store, blobs, log)
+	if err != nil {
+		return nil, err
+	}
+	phones.Register(e)
 	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey, PublicURL: cfg.PublicURL, OrgName: cfg.OrgName}).Register(e.Group("/device/v1"))
+	s.collab.Register(e.Group("/device/v1"))
 	site.Register(e)
 	s.fingerprint = fingerprint
 	return s, nil
@@ -290,8 +324,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.cfg.ProxyProtocol {
 		ln = proxyListener(ln, s.cfg.TrustedProxies)
 	}
+	// The server does not wait for WebSockets: the sessions end with it.
+	hs.RegisterOnShutdown(s.collab.Shutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if s.uplink != nil {
+		defer s.serveRelay(ctx, hs)()
+	}
 	// The sender runs beside the server; every portal process runs one, and
 	// the queue in the database keeps them from sending a message twice.
 	senderDone := make(chan struct{})

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"Secrets", secretCases},
 		{"Basics", basicCases},
 		{"Activation", activationCases},
+		{"MigrationPackages", migrationCases},
+		{"Collaboration", collaborationCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
