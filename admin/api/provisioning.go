@@ -26,7 +26,10 @@ const (
 
 // Provisioning is what sending provisioning messages needs beyond the store.
 type Provisioning struct {
-	PublicURL     string
+	PublicURL string
+	// Alias is the portal's name on a switching relay, when it is on one:
+	// the message's {{.Server}} then names the alias, not a host.
+	Alias         string
 	OrgName       string
 	InvitationTTL time.Duration
 	// Queued is told when messages were queued, so the sender wakes at once.
@@ -44,6 +47,10 @@ func newInvitationToken() (string, error) {
 
 // server is what the message calls the portal: its host and port.
 func (a *API) server() string {
+	if a.prov.Alias != "" {
+		// Devices of a portal on a relay find it by its alias.
+		return a.prov.Alias
+	}
 	u, err := url.Parse(a.prov.PublicURL)
 	if err != nil {
 		return a.prov.PublicURL

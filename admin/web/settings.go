@@ -85,6 +85,9 @@ func (c *Console) previewFields(org string) sms.Fields {
 	if u, err := url.Parse(c.publicURL); err == nil && u.Host != "" {
 		server = u.Host
 	}
+	if c.relay.Alias != "" {
+		server = c.relay.Alias // as the API's message names it
+	}
 	return sms.Fields{Org: org, Link: strings.TrimRight(c.publicURL, "/") + "/download", Server: server}
 }
 

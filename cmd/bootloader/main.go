@@ -47,9 +47,10 @@ which win over the configuration stamped in a downloaded bootloader):
 Logon:
   --username NAME        your directory username
   --password-stdin       read the password from the first line of standard input
-  --email ADDRESS        enterprise activation with an activation password
+  --email ADDRESS        enterprise activation: your e-mail address, with the
+                         one-time activation password your administrator gave you
   --activation-password-stdin
-                         (enterprise activation comes in a later version)
+                         read the activation password from standard input
 
 Install:
   --install-dir DIR      where apps, policy and state go [BOOTLOADER_INSTALL_DIR]

@@ -246,7 +246,7 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	api.New(api.Config{Store: store, Blobs: blobs, Tokens: tokens, PhoneRegion: cfg.PhoneRegion, HashParams: cfg.HashParams,
-		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
+		Provisioning:    api.Provisioning{PublicURL: cfg.PublicURL, Alias: cfg.relayAlias(), OrgName: cfg.OrgName, InvitationTTL: cfg.InvitationTTL, Queued: worker.Notify},
 		TwilioAuthToken: smsCfg.AuthToken, DerivePRS: derivePRS(cfg.ActivationKDF), Collaboration: s.collab,
 		Migration: api.Migration{BootloaderDir: cfg.BootloaderDir, Fingerprint: fingerprint, RelayURL: cfg.RelayURL}}).
 		Register(e.Group("/api/v1"))
