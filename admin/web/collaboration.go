@@ -18,6 +18,7 @@ func (c *Console) registerCollaboration(read, write chain) {
 	read.GET(collabPagePath, c.showCollaboration)
 	write.POST(collabPagePath+"/settings", c.saveCollaborationSettings)
 	write.POST(collabPagePath+"/sessions/:id/end", c.endCollaborationSession)
+	write.POST(collabPagePath+"/groups", c.saveCollaborationGroups)
 }
 
 const collabPagePath = "/admin/collaboration"
@@ -87,6 +88,30 @@ type collabPage struct {
 	Settings collabSettings
 	Fields   map[string]field
 	Problems []problem
+	// Groups are every group, each with whether its members may collaborate.
+	Groups []collabGroup
+	// MoreGroups is set when there are more groups than the page lists.
+	MoreGroups bool
+}
+
+// collabGroup is the API's Group, as far as this page needs it.
+type collabGroup struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Members       int    `json:"members"`
+	Collaboration bool   `json:"collaboration"`
+}
+
+// maxGroupsListed is how many groups the permission form lists.
+const maxGroupsListed = 500
+
+func (c *Console) collabGroups(ec echo.Context) ([]collabGroup, bool, error) {
+	var page struct {
+		Items []collabGroup `json:"items"`
+		Total int           `json:"total"`
+	}
+	_, _, err := c.callAPI(ec, apiCall{Method: http.MethodGet, Path: "/groups?limit=" + strconv.Itoa(maxGroupsListed), Out: &page})
+	return page.Items, page.Total > len(page.Items), err
 }
 
 func (c *Console) showCollaboration(ec echo.Context) error {
@@ -107,6 +132,10 @@ func (c *Console) collaborationPage(ec echo.Context, status int, sent *collabFor
 		return err
 	}
 	p.Sessions = list.Items
+	var err error
+	if p.Groups, p.MoreGroups, err = c.collabGroups(ec); err != nil {
+		return err
+	}
 	f := collabFormOf(p.Settings)
 	if sent != nil {
 		f = *sent
@@ -151,5 +180,38 @@ func (c *Console) endCollaborationSession(ec echo.Context) error {
 		return err
 	}
 	c.setFlash(ec, "The session was ended: its device was logged off the messaging server and told why.")
+	return ec.Redirect(http.StatusSeeOther, collabPagePath)
+}
+
+// saveCollaborationGroups lets the ticked groups' members collaborate, and
+// no other group's, changing only the groups whose setting differs.
+func (c *Console) saveCollaborationGroups(ec echo.Context) error {
+	groups, _, err := c.collabGroups(ec)
+	if err != nil {
+		return err
+	}
+	ticked := map[string]bool{}
+	for _, id := range ec.Request().PostForm["group"] {
+		ticked[id] = true
+	}
+	changed := 0
+	for _, g := range groups {
+		if g.Collaboration == ticked[g.ID] {
+			continue
+		}
+		call := apiCall{Method: http.MethodPatch, Path: "/groups/" + url.PathEscape(g.ID), JSON: map[string]bool{"collaboration": ticked[g.ID]}}
+		if _, _, err := c.callAPI(ec, call); err != nil {
+			return err
+		}
+		changed++
+	}
+	switch changed {
+	case 0:
+		c.setFlash(ec, "No group changed.")
+	case 1:
+		c.setFlash(ec, "One group changed: its members’ permission applies from their next logon.")
+	default:
+		c.setFlash(ec, strconv.Itoa(changed)+" groups changed: their members’ permission applies from their next logon.")
+	}
 	return ec.Redirect(http.StatusSeeOther, collabPagePath)
 }

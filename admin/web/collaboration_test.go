@@ -126,3 +126,47 @@ func TestCollaborationPageHelpdeskReadOnly(t *testing.T) {
 		t.Errorf("the helpdesk ended %v", live.ended)
 	}
 }
+
+func TestCollaborationPageGroups(t *testing.T) {
+	env := newCollabConsole(t, &liveSessions{})
+	ctx := context.Background()
+	on := true
+	nurses := &portal.Group{Name: "nurses"}
+	porters := &portal.Group{Name: "porters", Collaboration: on}
+	for _, g := range []*portal.Group{nurses, porters} {
+		if err := env.Store.CreateGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := env.browser()
+	csrf := b.signIn("root")
+	p := b.get("/admin/collaboration").want(t, http.StatusOK)
+	p.wantText(t, "Who may collaborate", `value="`+nurses.ID+`">`, `value="`+porters.ID+`" checked>`)
+
+	b.post("/admin/collaboration/groups", url.Values{"csrf_token": {csrf}, "group": {nurses.ID}}).wantRedirect(t, "/admin/collaboration")
+	b.get("/admin/collaboration").want(t, http.StatusOK).wantText(t, "2 groups changed")
+	for _, tc := range []struct {
+		g    *portal.Group
+		want bool
+	}{{nurses, true}, {porters, false}} {
+		got, err := env.Store.Group(ctx, tc.g.ID)
+		if err != nil || got.Collaboration != tc.want {
+			t.Errorf("%s: collaboration %v (%v), want %v", tc.g.Name, got.Collaboration, err, tc.want)
+		}
+	}
+	entries, _ := env.Store.Audit(ctx, portal.AuditFilter{Kind: "group"})
+	updates := 0
+	for _, e := range entries.Items {
+		if e.Action == "update" && e.Actor == "root" {
+			updates++
+		}
+	}
+	if updates != 2 {
+		t.Errorf("%d group updates by root in the audit log, want 2", updates)
+	}
+
+	help := env.browser()
+	helpCSRF := help.signIn("help")
+	help.get("/admin/collaboration").want(t, http.StatusOK).wantText(t, "<li>nurses</li>").wantNoText(t, `action="/admin/collaboration/groups"`)
+	help.post("/admin/collaboration/groups", url.Values{"csrf_token": {helpCSRF}}).want(t, http.StatusForbidden)
+}

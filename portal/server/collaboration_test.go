@@ -700,3 +700,33 @@ func (c *cutter) up() {
 	c.isDown = false
 	c.mu.Unlock()
 }
+
+// TestCollaborationThroughTheRelay: a device installed by its alias on a
+// relay reaches the collaboration service the same way, TLS to the portal
+// inside the relay's pipe, pinned to the portal's key.
+func TestCollaborationThroughTheRelay(t *testing.T) {
+	t.Parallel()
+	srv := prosodytest.Start(t, prosodytest.Options{NoTLS: true})
+	p := newRelayedPortal(t)
+	p.as("PUT", "/api/v1/collaboration/settings", map[string]any{
+		"server": map[string]any{"host": srv.Host, "port": srv.Port, "domain": srv.Domain}}).want(http.StatusOK)
+	p.as("POST", "/api/v1/users", map[string]any{"username": "uma", "password": "Uma-pass-13579", "collaboration": true}).want(http.StatusCreated)
+	srv.AddUser(t, "uma", "uma-im-secret")
+	srv.AddUser(t, "vic", "vic-im-secret")
+	vic := directClient(t, srv, "vic", "vic-im-secret")
+
+	install := t.TempDir()
+	var out strings.Builder
+	err := bootloader.Run(context.Background(), bootloader.Options{Alias: relayAlias, Relay: p.relayURL, Username: "uma",
+		Password: "Uma-pass-13579", InstallDir: install, NonInteractive: true, Executable: standInExecutable(t), Stdout: &out})
+	if err != nil {
+		t.Fatalf("install through the relay: %v\n%s", err, out.String())
+	}
+	chat := mustChat(t, bootloader.ChatOptions{InstallDir: install, Password: "uma-im-secret"})
+	if err := chat.Send(context.Background(), "vic", "through the relay"); err != nil {
+		t.Fatal(err)
+	}
+	if m := nextMessage(t, vic); m.Body != "through the relay" || m.From != chat.JID() {
+		t.Errorf("vic got %+v, want uma's message", m)
+	}
+}
