@@ -41,6 +41,7 @@ func BenchmarkConsolePages(b *testing.B) {
 				"/admin/groups", "/admin/devices", "/admin/devices?status=failed", "/admin/devices/" + device,
 				"/admin/apps", "/admin/policies", "/admin/assignments", "/admin/provisioning",
 				"/admin/sms", "/admin/audit", "/admin/audit?name=user-0999", "/admin/settings",
+				"/admin/users/import", "/admin/migration-packages", "/admin/collaboration",
 			} {
 				b.Run(path, func(b *testing.B) {
 					for b.Loop() {
