@@ -32,6 +32,9 @@ type activationSession struct {
 	id        string
 	channel   *activation.Channel
 	portalKey ed25519.PublicKey
+	// keys stay for the collaboration key, which needs the device ID the
+	// portal gives only with the services.
+	keys *activation.Keys
 }
 
 // refused words a portal's refusal of an activation step for a person.
@@ -114,7 +117,7 @@ func activate(ctx context.Context, c *config, pc *portalClient, out io.Writer, d
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &activationSession{pc: pc, id: started.SessionID, channel: ch, portalKey: portalKey}
+	s := &activationSession{pc: pc, id: started.SessionID, channel: ch, portalKey: portalKey, keys: keys}
 	msg, err := s.open(sealed)
 	if err != nil {
 		return nil, nil, err
@@ -124,6 +127,15 @@ func activate(ctx context.Context, c *config, pc *portalClient, out io.Writer, d
 	}
 	fmt.Fprintln(out, "Activation password accepted; encryption verified.")
 	return s, msg.Policy, nil
+}
+
+// collaborationKey is this device's collaboration key from the activation.
+func (s *activationSession) collaborationKey(deviceID string) ([]byte, error) {
+	k, err := s.keys.CollaborationKey(activation.Initiator, deviceID, packages.Fingerprint(s.portalKey))
+	if err != nil {
+		return nil, fmt.Errorf("activation: collaboration key: %w", err)
+	}
+	return k, nil
 }
 
 func (s *activationSession) open(m packages.SealedMessage) (*packages.ActivationPayload, error) {

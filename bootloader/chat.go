@@ -2,6 +2,8 @@ package bootloader
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +18,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"provportal/packages"
+	"provportal/packages/activation"
 )
 
 // ChatOptions is what OpenChat needs. The portal, the route to it and the
@@ -63,6 +66,10 @@ func (e *ChatEnded) Error() string {
 // session waits for the device, which is reconnecting.
 var ErrChatAway = errors.New("not connected to the portal right now; reconnecting")
 
+// errNoChallenge is a portal that gave no logon challenge to seal the
+// messaging password to: an activated device does not log on there.
+var errNoChallenge = errors.New("collaboration: the portal sent no logon challenge, so the messaging password cannot be sealed; is the portal up to date?")
+
 // errLoggedOff ends the session's loop after a logoff.
 var errLoggedOff = errors.New("logged off")
 
@@ -82,6 +89,10 @@ type Chat struct {
 	url    string
 	header http.Header
 	hc     *http.Client
+	// deviceID and key seal the messaging password on an enterprise-activated
+	// device; key is nil on any other.
+	deviceID string
+	key      []byte
 
 	frames chan packages.ChatFrame
 	done   chan struct{}
@@ -151,13 +162,15 @@ func newChat(o ChatOptions) (*Chat, error) {
 	ws.Path = strings.TrimRight(ws.Path, "/") + packages.CollaborationRoute
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+id.DeviceToken)
-	return &Chat{o: o, url: ws.String(), header: h, hc: hc, frames: make(chan packages.ChatFrame, 256), done: make(chan struct{})}, nil
+	return &Chat{o: o, url: ws.String(), header: h, hc: hc, deviceID: id.DeviceID, key: id.CollaborationKey,
+		frames: make(chan packages.ChatFrame, 256), done: make(chan struct{})}, nil
 }
 
 // chatRoute is the portal's URL and the HTTP client that reaches it, as
 // device.json says: directly, or by alias through a relay (TLS to the portal
-// inside, pinned to its key). The messaging password goes over plain HTTP
-// only to this machine.
+// inside, pinned to its key). An unsealed messaging password goes over plain
+// HTTP only to this machine; a device with a collaboration key seals it, and
+// may reach its portal over plain HTTP.
 func chatRoute(id identity) (*url.URL, *http.Client, error) {
 	if id.Alias != "" {
 		relay, err := parseAddress("relay", id.Relay)
@@ -170,7 +183,7 @@ func chatRoute(id identity) (*url.URL, *http.Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, nil, fmt.Errorf("device.json names no usable portal (%q): run the bootloader again", id.PortalURL)
 	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) && len(id.CollaborationKey) == 0 {
 		return nil, nil, fmt.Errorf("the portal %s is reached over plain HTTP: the messaging password is sent only over HTTPS", u.Redacted())
 	}
 	return u, newHTTPClient(), nil
@@ -199,6 +212,12 @@ func (c *Chat) dial(ctx context.Context, first packages.ChatFrame) (*websocket.C
 		return nil, packages.ChatFrame{}, fmt.Errorf("cannot reach the portal's collaboration service: %w", err)
 	}
 	ws.SetReadLimit(1 << 20)
+	if first.Type == packages.ChatLogon && c.key != nil {
+		if first, err = c.seal(first, resp.Header); err != nil {
+			ws.CloseNow()
+			return nil, packages.ChatFrame{}, err
+		}
+	}
 	if err := wsjson.Write(ctx, ws, first); err != nil {
 		ws.CloseNow()
 		return nil, packages.ChatFrame{}, fmt.Errorf("collaboration: %w", err)
@@ -217,6 +236,26 @@ func (c *Chat) dial(ctx context.Context, first packages.ChatFrame) (*websocket.C
 	}
 	ws.CloseNow()
 	return nil, packages.ChatFrame{}, fmt.Errorf("collaboration: the portal answered %q, not accepted or refused", answer.Type)
+}
+
+// seal replaces the password of a logon with the credentials sealed with
+// the device's collaboration key, bound to the challenge of this connection.
+func (c *Chat) seal(logon packages.ChatFrame, h http.Header) (packages.ChatFrame, error) {
+	challenge, err := base64.RawURLEncoding.DecodeString(h.Get(packages.CollaborationChallengeHeader))
+	if err != nil || len(challenge) != activation.LogonChallengeSize {
+		return logon, errNoChallenge
+	}
+	creds, err := json.Marshal(packages.ChatCredentials{Password: logon.Password})
+	if err != nil {
+		return logon, err
+	}
+	logon.Sealed, err = activation.SealLogon(c.key, c.deviceID, challenge, creds)
+	clear(creds)
+	if err != nil {
+		return logon, fmt.Errorf("collaboration: seal the messaging password: %w", err)
+	}
+	logon.Password = ""
+	return logon, nil
 }
 
 // took makes ws the session's connection after the portal accepted it.
@@ -459,6 +498,9 @@ func (c *Chat) reconnect(fresh bool) *websocket.Conn {
 		case errors.As(err, &refused):
 			c.emit(packages.ChatFrame{Type: packages.ChatRefused, Code: refused.Code, Message: refused.Message, Reason: refused.Reason})
 			c.finish(refused)
+			return nil
+		case errors.Is(err, errNoChallenge):
+			c.finish(err)
 			return nil
 		}
 		var se *ServerError

@@ -379,7 +379,7 @@ func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writ
 		}
 		return &Error{Code: CodeITPolicyRejected, Err: errors.New(msg)}
 	}
-	ans, err := s.send(ctx, packages.ActivationPayload{Type: packages.MsgPolicyResult, Accepted: true})
+	ans, err := s.send(ctx, packages.ActivationPayload{Type: packages.MsgPolicyResult, Accepted: true, CollaborationKey: true})
 	if err != nil {
 		return err
 	}
@@ -388,6 +388,12 @@ func runActivation(ctx context.Context, c *config, pc *portalClient, out io.Writ
 	}
 	pc.token = ans.DeviceToken
 	known.DeviceID, known.DeviceToken = ans.DeviceID, ans.DeviceToken
+	if ans.CollaborationKey {
+		// Kept with the token: `bootloader chat` seals the messaging password with it.
+		if known.CollaborationKey, err = s.collaborationKey(ans.DeviceID); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "IT policy accepted; %d service book(s) received.\n", len(ans.ServiceBooks))
 	if err := os.MkdirAll(c.installDir, 0o755); err != nil {
 		return failf(CodeInstallFailed, "create %s: %w", c.installDir, err)

@@ -35,6 +35,10 @@ type identity struct {
 	// activation; installed apps use it, through `bootloader chat`, for the
 	// collaboration service.
 	DeviceToken string `json:"device_token,omitempty"`
+	// CollaborationKey, on an enterprise-activated device, is the key from
+	// its activation with which `bootloader chat` seals the messaging
+	// password for the portal. A directory logon leaves none.
+	CollaborationKey []byte `json:"collaboration_key,omitempty"`
 }
 
 // origin names the portal as config.origin does.

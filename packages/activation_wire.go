@@ -97,6 +97,12 @@ type ActivationPayload struct {
 	DeviceToken  string        `json:"device_token,omitempty"`
 	DeviceID     string        `json:"device_id,omitempty"`
 
+	// policy_result: the device keeps the activation's collaboration key
+	// (packages/activation: Keys.CollaborationKey) to seal its messaging
+	// credentials with; services: the portal kept its side of it. Both keep
+	// it only when both say so.
+	CollaborationKey bool `json:"collaboration_key,omitempty"`
+
 	// installed
 	Installed map[string]string `json:"installed,omitempty"`
 

@@ -7,12 +7,15 @@ package packages
 //	                               Sec-WebSocket-Protocol: CollaborationProtocol
 //
 // and every frame after that is one JSON text message with a "type". The
-// device speaks first, with a logon or a resume; the portal answers accepted
-// or refused (and closes). Then both sides send messages and presence; the
-// device sends a status heartbeat at the interval the portal gave; the
-// portal may end the session with ended (and close).
+// portal's answer to the upgrade carries a fresh logon challenge in the
+// CollaborationChallengeHeader header. The device speaks first, with a logon
+// or a resume; the portal answers accepted or refused (and closes). Then
+// both sides send messages and presence; the device sends a status
+// heartbeat at the interval the portal gave; the portal may end the session
+// with ended (and close).
 //
 //	device → portal  logon {password[, resource]}      log on to the messaging server as the device's user
+//	device → portal  logon {sealed[, resource]}        the same from an enterprise-activated device
 //	device → portal  resume {session_id, resume_token} take up a session kept in its grace window
 //	portal → device  accepted {session_id, resume_token, jid, ...}
 //	portal → device  refused {code, message}           not_permitted, server_busy, failed, bad_credentials, ...
@@ -27,12 +30,33 @@ package packages
 // Closing the WebSocket without a logoff keeps the session for the grace
 // window, with messages and presence that arrive meanwhile queued for the
 // device.
+//
+// A device that was enterprise-activated holds a collaboration key from its
+// activation (packages/activation: Keys.CollaborationKey) and never sends
+// its password in a frame: its logon carries ChatCredentials as JSON sealed
+// with activation.SealLogon, bound to the device ID and to the challenge of
+// this connection, so a recorded logon opens on no other connection. The
+// portal refuses a plain password from such a device (credentials_not_sealed)
+// and a seal that does not open (sealed_credentials_rejected). A device that
+// logged on with its directory credentials has no such key and sends its
+// password in the frame, inside TLS.
 
 // CollaborationRoute is the collaboration service's path under the portal's URL.
 const CollaborationRoute = "/device/v1/collaboration"
 
 // CollaborationProtocol is the WebSocket subprotocol of this version of the wire format.
 const CollaborationProtocol = "provportal-collaboration.v1"
+
+// CollaborationChallengeHeader is the header of the portal's answer to the
+// WebSocket upgrade that carries the connection's logon challenge (base64url,
+// activation.LogonChallengeSize bytes), to which a sealed logon is bound.
+const CollaborationChallengeHeader = "Provportal-Logon-Challenge"
+
+// ChatCredentials are the messaging credentials an enterprise-activated
+// device seals into its logon frame.
+type ChatCredentials struct {
+	Password string `json:"password"`
+}
 
 // Frame types.
 const (
@@ -49,7 +73,8 @@ const (
 )
 
 // Codes of refused, ended and error frames besides the portal's refusal
-// codes (not_permitted, server_busy, failed, bad_credentials) and the end
+// codes (not_permitted, server_busy, failed, bad_credentials,
+// credentials_not_sealed, sealed_credentials_rejected) and the end
 // reasons (evicted, ended_by_admin, grace_expired, server_closed, logoff,
 // shutdown).
 const (
@@ -68,6 +93,9 @@ type ChatFrame struct {
 	// (empty: the portal names one after the device).
 	Password string `json:"password,omitempty"`
 	Resource string `json:"resource,omitempty"`
+	// Sealed replaces Password on an enterprise-activated device: its
+	// ChatCredentials sealed with activation.SealLogon (base64 in JSON).
+	Sealed []byte `json:"sealed,omitempty"`
 
 	// resume, accepted
 	SessionID   string `json:"session_id,omitempty"`

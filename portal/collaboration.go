@@ -170,6 +170,12 @@ type CollaborationStore interface {
 	// EndCollaborationSession records that an administrator ended a live
 	// session: an audit entry and an event on the device's timeline.
 	EndCollaborationSession(ctx context.Context, s CollaborationSession) error
+	// SetDeviceCollaborationKey keeps an enterprise-activated device's
+	// collaboration key as the caller sealed it for storage; nil forgets it.
+	SetDeviceCollaborationKey(ctx context.Context, deviceID string, sealed []byte) error
+	// DeviceCollaborationKey returns the device's sealed collaboration key,
+	// or nil when it has none (it did not come through enterprise activation).
+	DeviceCollaborationKey(ctx context.Context, deviceID string) ([]byte, error)
 }
 
 // Device timeline events of the collaboration service, all at stage StageCollaboration.

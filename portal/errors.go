@@ -42,6 +42,11 @@ const (
 	CodeNotPermitted Code = "not_permitted" // neither the user nor any of their groups may collaborate
 	CodeServerBusy   Code = "server_busy"   // the session cap is reached and no session is idle
 	CodeFailed       Code = "failed"        // the messaging server cannot take the logon; the message says why
+	// An enterprise-activated device sent its messaging password unsealed.
+	CodeCredentialsNotSealed Code = "credentials_not_sealed"
+	// Sealed messaging credentials did not open: another key, another
+	// connection's challenge, altered, or a device the portal holds no key for.
+	CodeCredentialsSealRejected Code = "sealed_credentials_rejected"
 
 	// Provisioning links and iPhone and iPad profiles.
 	CodeInvitationGone         Code = "invitation_gone"          // the invitation expired or was withdrawn
@@ -51,7 +56,7 @@ const (
 // Status is the HTTP status that answers an error with this code.
 func (c Code) Status() int {
 	switch c {
-	case CodeMalformed, CodeSealedMessageRejected:
+	case CodeMalformed, CodeSealedMessageRejected, CodeCredentialsNotSealed:
 		return http.StatusBadRequest
 	case CodeNoActivationPassword:
 		return http.StatusNotFound
@@ -62,7 +67,7 @@ func (c Code) Status() int {
 		return http.StatusUnauthorized
 	case CodeInvalid:
 		return http.StatusUnprocessableEntity
-	case CodeUnauthenticated, CodeBadCredentials:
+	case CodeUnauthenticated, CodeBadCredentials, CodeCredentialsSealRejected:
 		return http.StatusUnauthorized
 	case CodeForbidden:
 		return http.StatusForbidden

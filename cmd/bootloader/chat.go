@@ -30,7 +30,9 @@ the session is resumed within the portal's grace window, without a new logon
 at the messaging server. Ctrl-C (or SIGTERM) logs off.
 
 The portal and the device token come from device.json in the install dir,
-written when the bootloader installed this device.
+written when the bootloader installed this device. On a device installed by
+enterprise activation the password is sealed with a key from the activation
+before it leaves the device, so only the portal can read it.
 
 Flags:
   --password-stdin       read the messaging password from the first line of

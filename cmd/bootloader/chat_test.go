@@ -15,6 +15,12 @@ func TestChatFailsWithOneLine(t *testing.T) {
 	os.WriteFile(filepath.Join(installed, "device.json"), []byte(`{"device_id":"d1","portal_url":"http://portal.example.com","device_token":"t"}`), 0o600)
 	down := t.TempDir()
 	os.WriteFile(filepath.Join(down, "device.json"), []byte(`{"device_id":"d1","portal_url":"http://127.0.0.1:1","device_token":"t"}`), 0o600)
+	// An activated device seals its password, so plain HTTP to another
+	// machine is no reason to stop; 0.0.0.0 is not a loopback address, yet
+	// refuses the connection at once.
+	sealed := t.TempDir()
+	os.WriteFile(filepath.Join(sealed, "device.json"), []byte(`{"device_id":"d1","portal_url":"http://0.0.0.0:1","device_token":"t",`+
+		`"collaboration_key":"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="}`), 0o600)
 	tests := []struct {
 		name   string
 		stdin  string
@@ -32,6 +38,7 @@ func TestChatFailsWithOneLine(t *testing.T) {
 		{"plain_http_to_another_machine", "pw\n", []string{"--password-stdin", "--install-dir", installed}, 1,
 			"bootloader: the portal http://portal.example.com is reached over plain HTTP: the messaging password is sent only over HTTPS\n"},
 		{"portal_down", "pw\n", []string{"--password-stdin", "--install-dir", down}, 1, ""},
+		{"plain_http_to_another_machine_sealed", "pw\n", []string{"--password-stdin", "--install-dir", sealed}, 1, ""},
 		{"unknown_flag", "", []string{"--colour"}, 2,
 			"bootloader: chat: flag provided but not defined: -colour (see bootloader chat --help)\n"},
 	}
@@ -43,6 +50,9 @@ func TestChatFailsWithOneLine(t *testing.T) {
 			}
 			if tc.stderr != "" && r.stderr != tc.stderr {
 				t.Errorf("stderr:\n got %q\nwant %q", r.stderr, tc.stderr)
+			}
+			if strings.HasSuffix(tc.name, "_sealed") && strings.Contains(r.stderr, "plain HTTP") {
+				t.Errorf("stderr %q: a sealing device was refused plain HTTP", r.stderr)
 			}
 			if !strings.HasPrefix(r.stderr, "bootloader: ") || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("stderr %q is not one line starting with \"bootloader: \"", r.stderr)

@@ -15,7 +15,10 @@
 //   - explicit key confirmation as the draft's section "Key confirmation" suggests, and
 //     directional AES-256-GCM keys from HKDF-SHA512 ([DeriveKeys]);
 //   - a [Channel] that numbers every message and refuses replays, reordering
-//     and tampering, and whose state the portal keeps between HTTP requests.
+//     and tampering, and whose state the portal keeps between HTTP requests;
+//   - a long-lived collaboration key per device ([Keys.CollaborationKey],
+//     HKDF-SHA256), with which the device seals its messaging credentials
+//     for each logon to the collaboration service ([SealLogon], [OpenLogon]).
 //
 // One activation, the device being the CPace initiator:
 //
@@ -27,5 +30,6 @@
 //
 // This package implements only the protocol layer: the group is
 // github.com/gtank/ristretto255, hashes, HMAC and AES-GCM come from the
-// standard library, argon2id and HKDF from golang.org/x/crypto.
+// standard library, argon2id and the activation's HKDF-SHA512 from
+// golang.org/x/crypto (the collaboration key's HKDF-SHA256 from crypto/hkdf).
 package activation

@@ -45,6 +45,8 @@ type Keys struct {
 	initiatorConfirmed, responderConfirmed bool
 
 	deviceToPortal, portalToDevice directionKey
+	// isk stays for CollaborationKey, which binds values not yet known here.
+	isk []byte
 }
 
 type directionKey struct {
@@ -78,6 +80,7 @@ func DeriveKeys(isk, sid, transcript []byte) (*Keys, error) {
 	k := &Keys{
 		tagInitiator: confirmationTag(macKey, ya, ada),
 		tagResponder: confirmationTag(macKey, yb, adb),
+		isk:          clone(isk),
 	}
 	clear(macKey)
 	if err := k.deviceToPortal.derive(isk, "device->portal"); err != nil {

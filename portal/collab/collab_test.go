@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"provportal/packages/activation"
 	"provportal/portal"
 	"provportal/portal/xmpp"
 )
@@ -59,5 +61,40 @@ func TestMessagingRefusal(t *testing.T) {
 		if r.code != tc.code || r.msg == "" {
 			t.Errorf("%s: %v, want %s with a reason", tc.name, r, tc.code)
 		}
+	}
+}
+
+func TestDeviceKeysSealForOneDeviceAndSecret(t *testing.T) {
+	secret := bytes.Repeat([]byte{1}, 32)
+	keys, err := NewDeviceKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{0x42}, activation.CollaborationKeySize)
+	sealed, err := keys.Seal("device-1", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, key[:8]) {
+		t.Fatal("the sealed key carries the key in clear")
+	}
+	if got, err := keys.Open("device-1", sealed); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("Open = %x, %v; want the key", got, err)
+	}
+	if _, err := keys.Open("device-2", sealed); !errors.Is(err, activation.ErrTampered) {
+		t.Errorf("moved onto another device: err = %v, want ErrTampered", err)
+	}
+	other, err := NewDeviceKeys(bytes.Repeat([]byte{2}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Open("device-1", sealed); !errors.Is(err, activation.ErrTampered) {
+		t.Errorf("another portal's secret: err = %v, want ErrTampered", err)
+	}
+	if _, err := keys.Seal("device-1", key[:16]); err == nil {
+		t.Error("Seal accepted a 16-byte key")
+	}
+	if _, err := NewDeviceKeys(secret[:16]); err == nil {
+		t.Error("NewDeviceKeys accepted a 128-bit secret")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"provportal/packages"
+	"provportal/packages/activation"
 	"provportal/portal"
 	"provportal/portal/xmpp"
 )
@@ -40,6 +43,10 @@ func (s *Service) connect(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A sealed logon is bound to this connection's challenge, so a recorded
+	// one does not open on another.
+	challenge := activation.NewLogonChallenge()
+	c.Response().Header().Set(packages.CollaborationChallengeHeader, base64.RawURLEncoding.EncodeToString(challenge))
 	ws, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{
 		Subprotocols: []string{packages.CollaborationProtocol},
 		// Chat frames are small and far apart: a compressor per message from
@@ -67,7 +74,7 @@ func (s *Service) connect(c echo.Context) error {
 	var sess *session
 	switch first.Type {
 	case packages.ChatLogon:
-		sess = s.logon(ctx, d, first, link)
+		sess = s.logon(ctx, d, first, challenge, link)
 	case packages.ChatResume:
 		sess = s.resume(d, first, link)
 	default:
@@ -134,7 +141,7 @@ func (s *Service) drain(ctx context.Context, link *deviceLink) {
 
 // logon admits a new session and logs on to the messaging server as the
 // device's user, or refuses.
-func (s *Service) logon(ctx context.Context, d *portal.Device, f packages.ChatFrame, link *deviceLink) *session {
+func (s *Service) logon(ctx context.Context, d *portal.Device, f packages.ChatFrame, challenge []byte, link *deviceLink) *session {
 	fail := func(err error) *session {
 		var r *refusal
 		if !errors.As(err, &r) {
@@ -144,8 +151,9 @@ func (s *Service) logon(ctx context.Context, d *portal.Device, f packages.ChatFr
 		s.refuseLink(link, d.ID, r)
 		return nil
 	}
-	if f.Password == "" {
-		return fail(refuse(portal.CodeBadCredentials, "the messaging password is required"))
+	password, err := s.password(ctx, d.ID, f, challenge)
+	if err != nil {
+		return fail(err)
 	}
 	resource := f.Resource
 	if resource == "" {
@@ -167,7 +175,7 @@ func (s *Service) logon(ctx context.Context, d *portal.Device, f packages.ChatFr
 	}
 	lctx, cancel := context.WithTimeout(ctx, logonTimeout)
 	conn, err := s.dial(lctx, xmpp.Config{Host: a.settings.Server.Host, Port: a.settings.Server.Port, Domain: a.settings.Server.Domain,
-		Username: localpart(u.Username), Password: f.Password, Resource: resource, TLSConfig: s.tls, AllowPlaintext: true})
+		Username: localpart(u.Username), Password: password, Resource: resource, TLSConfig: s.tls, AllowPlaintext: true})
 	cancel()
 	if err != nil {
 		s.release()
@@ -196,6 +204,50 @@ func (s *Service) logon(ctx context.Context, d *portal.Device, f packages.ChatFr
 		return nil
 	}
 	return sess
+}
+
+// password is the messaging password of a logon: opened from its seal for
+// a device that holds a collaboration key from its enterprise activation,
+// as sent for any other. A device with a key must seal; one without cannot.
+func (s *Service) password(ctx context.Context, deviceID string, f packages.ChatFrame, challenge []byte) (string, error) {
+	stored, err := s.store.DeviceCollaborationKey(ctx, deviceID)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case stored == nil && f.Sealed != nil:
+		return "", refuse(portal.CodeCredentialsSealRejected, "this portal holds no collaboration key for this device: activate it again")
+	case stored == nil && f.Password == "":
+		return "", refuse(portal.CodeBadCredentials, "the messaging password is required")
+	case stored == nil:
+		return f.Password, nil
+	case f.Password != "":
+		return "", refuse(portal.CodeCredentialsNotSealed, "this device was enterprise-activated: it must seal its messaging password with its activation key")
+	case f.Sealed == nil:
+		return "", refuse(portal.CodeBadCredentials, "the messaging password is required, sealed with the device's activation key")
+	}
+	key, err := s.keys.Open(deviceID, stored)
+	if err != nil {
+		// The portal's signing key is not the one the key was sealed under.
+		s.log.Error("collaboration: stored device key", "device", deviceID, "err", err)
+		return "", refuse(portal.CodeCredentialsSealRejected, "this portal cannot use the collaboration key it holds for this device: activate it again")
+	}
+	plain, err := activation.OpenLogon(key, deviceID, challenge, f.Sealed)
+	clear(key)
+	if err != nil {
+		s.log.Info("collaboration: sealed credentials refused", "device", deviceID, "err", err)
+		return "", refuse(portal.CodeCredentialsSealRejected, "the sealed messaging credentials did not open: sealed for another connection, altered, or with another activation's key")
+	}
+	var creds packages.ChatCredentials
+	err = json.Unmarshal(plain, &creds)
+	clear(plain)
+	switch {
+	case err != nil:
+		return "", refuse(portal.CodeMalformed, "the sealed messaging credentials are not a JSON object")
+	case creds.Password == "":
+		return "", refuse(portal.CodeBadCredentials, "the messaging password is required")
+	}
+	return creds.Password, nil
 }
 
 // messagingRefusal words a failed logon at the messaging server for the device.

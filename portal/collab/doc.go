@@ -7,7 +7,13 @@
 // no status within the idle timeout, oldest first, or server_busy), and,
 // with no cap, the messaging server's own connection limit (failed); then it
 // logs on to the messaging server as that user (bad_credentials, failed) and
-// relays messages and presence both ways. A device that drops its connection
+// relays messages and presence both ways. An enterprise-activated device
+// seals its messaging password with the collaboration key its activation
+// left, bound to a challenge the portal sends with each WebSocket upgrade;
+// the service opens it with the key it keeps for the device (sealed at rest
+// by DeviceKeys) and refuses that device's plain password
+// (credentials_not_sealed) or a seal that does not open
+// (sealed_credentials_rejected). A device that drops its connection
 // keeps its session, and its messaging connection, for the grace window: it
 // resumes with the session's resume token, without a new logon at the
 // messaging server, and receives what arrived meanwhile.

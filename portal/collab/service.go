@@ -27,6 +27,7 @@ type Store interface {
 	Device(ctx context.Context, id string) (*portal.Device, error)
 	User(ctx context.Context, id string) (*portal.User, error)
 	AddDeviceEvent(ctx context.Context, deviceID, stage, event string, detail map[string]any) error
+	DeviceCollaborationKey(ctx context.Context, deviceID string) ([]byte, error)
 }
 
 // Config is what the service needs.
@@ -34,6 +35,8 @@ type Config struct {
 	Store Store
 	// Tokens checks device tokens (auth.NewDeviceTokens).
 	Tokens *auth.Tokens
+	// DeviceKeys opens enterprise-activated devices' stored collaboration keys.
+	DeviceKeys *DeviceKeys
 	// TLSConfig is used for STARTTLS to the messaging server; nil verifies
 	// its certificate against the domain with the system roots.
 	TLSConfig *tls.Config
@@ -46,6 +49,7 @@ type Config struct {
 type Service struct {
 	store   Store
 	tokens  *auth.Tokens
+	keys    *DeviceKeys
 	tls     *tls.Config
 	log     *slog.Logger
 	metrics *metrics
@@ -81,13 +85,15 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("collaboration: no store")
 	case cfg.Tokens == nil:
 		return nil, errors.New("collaboration: no device token checker")
+	case cfg.DeviceKeys == nil:
+		return nil, errors.New("collaboration: no device keys")
 	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Service{
-		store: cfg.Store, tokens: cfg.Tokens, tls: cfg.TLSConfig, log: log,
+		store: cfg.Store, tokens: cfg.Tokens, keys: cfg.DeviceKeys, tls: cfg.TLSConfig, log: log,
 		metrics: newMetrics(cfg.Metrics), dial: dialXMPP, now: time.Now,
 		sessions: map[string]*session{}, ended: map[string]endedSession{},
 	}

@@ -69,6 +69,11 @@ type exchangeState struct {
 	LastSeq    uint64                  `json:"last_seq,omitempty"`
 	LastDigest []byte                  `json:"last_digest,omitempty"`
 	LastReply  *packages.SealedMessage `json:"last_reply,omitempty"`
+	// CollaborationKey is the device's collaboration key, derived at the key
+	// confirmation (the ISK is not kept past it) and sealed for storage,
+	// until the services step gives the device its token and the key is
+	// kept on the device.
+	CollaborationKey []byte `json:"collaboration_key,omitempty"`
 }
 
 func (a *API) registerActivation(g *echo.Group) {
@@ -298,6 +303,10 @@ func (a *API) activationConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	collabKey, err := a.collaborationKey(keys, sess.DeviceID)
+	if err != nil {
+		return err
+	}
 	if err := a.store.AddDeviceEvent(ctx, sess.DeviceID, StatusVerifyingEncryption, "key_accepted", nil); err != nil {
 		return err
 	}
@@ -321,7 +330,11 @@ func (a *API) activationConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.saveChannel(ctx, sess.ID, stepPolicy, ch); err != nil {
+	state, err := ch.MarshalState()
+	if err != nil {
+		return err
+	}
+	if err := a.save(ctx, sess.ID, stepPolicy, &exchangeState{Channel: state, CollaborationKey: collabKey}); err != nil {
 		return err
 	}
 	if err := a.stage(ctx, sess.DeviceID, StatusWaitingForServices, 0, "policy_sent", map[string]any{"rules": len(policy.Rules), "sources": policy.Sources}); err != nil {
@@ -339,12 +352,19 @@ func (a *API) seal(ch *activation.Channel, sessionID string, p packages.Activati
 	return packages.SealedMessage{SessionID: sessionID, Seq: env.Seq, CT: base64.StdEncoding.EncodeToString(env.CT)}, nil
 }
 
-func (a *API) saveChannel(ctx context.Context, id, step string, ch *activation.Channel) error {
-	state, err := ch.MarshalState()
-	if err != nil {
-		return err
+// collaborationKey derives the device's collaboration key from the
+// confirmed activation and seals it for storage; nil when this portal keeps
+// no collaboration keys.
+func (a *API) collaborationKey(keys *activation.Keys, deviceID string) ([]byte, error) {
+	if a.collabKeys == nil {
+		return nil, nil
 	}
-	return a.save(ctx, id, step, &exchangeState{Channel: state})
+	k, err := keys.CollaborationKey(activation.Responder, deviceID, a.fp)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(k)
+	return a.collabKeys.Seal(deviceID, k)
 }
 
 // activationMessage takes every sealed step after the key confirmation.
@@ -379,7 +399,7 @@ func (a *API) activationMessage(c echo.Context) error {
 	if err := json.Unmarshal(plain, &in); err != nil {
 		return portal.Errorf(portal.CodeMalformed, "the sealed message is not a JSON object")
 	}
-	reply, step, err := a.step(ctx, sess, in)
+	reply, step, err := a.step(ctx, sess, st, in)
 	if err != nil {
 		return err
 	}
@@ -398,7 +418,7 @@ func (a *API) activationMessage(c echo.Context) error {
 }
 
 // step acts on one sealed message from the device and returns the reply and the session's next step.
-func (a *API) step(ctx context.Context, sess *portal.ActivationSession, in packages.ActivationPayload) (packages.ActivationPayload, string, error) {
+func (a *API) step(ctx context.Context, sess *portal.ActivationSession, st *exchangeState, in packages.ActivationPayload) (packages.ActivationPayload, string, error) {
 	switch {
 	case in.Type == packages.MsgPolicyResult && sess.Step == stepPolicy:
 		if !in.Accepted {
@@ -407,7 +427,7 @@ func (a *API) step(ctx context.Context, sess *portal.ActivationSession, in packa
 		if err := a.store.AddDeviceEvent(ctx, sess.DeviceID, StatusWaitingForServices, "policy_accepted", nil); err != nil {
 			return packages.ActivationPayload{}, "", err
 		}
-		return a.services(ctx, sess)
+		return a.services(ctx, sess, st, in.CollaborationKey)
 	case in.Type == packages.MsgInstalled && sess.Step == stepServices:
 		if len(in.Installed) > 1000 {
 			return packages.ActivationPayload{}, "", portal.Invalid("installed", "lists too many apps")
@@ -446,8 +466,11 @@ func (a *API) policyRejected(ctx context.Context, sess *portal.ActivationSession
 }
 
 // services hands the device its service books, its signed package manifest
-// and a device token to fetch the apps with.
-func (a *API) services(ctx context.Context, sess *portal.ActivationSession) (packages.ActivationPayload, string, error) {
+// and a device token to fetch the apps with. When the device said it keeps
+// a collaboration key, the portal keeps its own from the key confirmation,
+// and says so; otherwise the device has none from now on, and the portal
+// forgets any an earlier activation left.
+func (a *API) services(ctx context.Context, sess *portal.ActivationSession, st *exchangeState, deviceKeeps bool) (packages.ActivationPayload, string, error) {
 	d, err := a.store.Device(ctx, sess.DeviceID)
 	if err != nil {
 		return packages.ActivationPayload{}, "", err
@@ -465,11 +488,19 @@ func (a *API) services(ctx context.Context, sess *portal.ActivationSession) (pac
 	if err != nil {
 		return packages.ActivationPayload{}, "", err
 	}
-	if err := a.stage(ctx, d.ID, StatusServicesReceived, 0, "service_books_sent", map[string]any{"apps": len(m.Apps), "service_books": len(m.ServiceBooks)}); err != nil {
+	var collabKey []byte
+	if deviceKeeps {
+		collabKey = st.CollaborationKey
+	}
+	if err := a.store.SetDeviceCollaborationKey(ctx, d.ID, collabKey); err != nil {
+		return packages.ActivationPayload{}, "", err
+	}
+	if err := a.stage(ctx, d.ID, StatusServicesReceived, 0, "service_books_sent", map[string]any{"apps": len(m.Apps), "service_books": len(m.ServiceBooks),
+		"collaboration_key": collabKey != nil}); err != nil {
 		return packages.ActivationPayload{}, "", err
 	}
 	return packages.ActivationPayload{Type: packages.MsgServices, ServiceBooks: m.ServiceBooks, Manifest: jws,
-		DeviceToken: token, DeviceID: d.ID}, stepServices, nil
+		DeviceToken: token, DeviceID: d.ID, CollaborationKey: collabKey != nil}, stepServices, nil
 }
 
 // syncCursor is where a slow synchronisation stands: the kind (an index in

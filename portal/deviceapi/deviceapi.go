@@ -35,6 +35,12 @@ type store interface {
 	UseMigrationPackage(ctx context.Context, id string, at time.Time) error
 	Device(ctx context.Context, id string) (*portal.Device, error)
 	User(ctx context.Context, id string) (*portal.User, error)
+	SetDeviceCollaborationKey(ctx context.Context, deviceID string, sealed []byte) error
+}
+
+// CollaborationKeys seals a device's collaboration key for storage (collab.DeviceKeys).
+type CollaborationKeys interface {
+	Seal(deviceID string, key []byte) ([]byte, error)
 }
 
 // API serves devices.
@@ -48,6 +54,8 @@ type API struct {
 	manTTL time.Duration
 	public string
 	org    string
+	// collabKeys seals the collaboration keys activations leave; nil: none are kept.
+	collabKeys CollaborationKeys
 }
 
 // Config is what the device API needs.
@@ -56,6 +64,10 @@ type Config struct {
 	Blobs  *blob.Store
 	Tokens *auth.Tokens // device tokens (auth.NewDeviceTokens)
 	Key    ed25519.PrivateKey
+	// CollaborationKeys seals the collaboration key an enterprise activation
+	// leaves each device; nil: activated devices send their messaging
+	// password unsealed, like the others.
+	CollaborationKeys CollaborationKeys
 	// PublicURL and OrgName fill in service books.
 	PublicURL string
 	OrgName   string
@@ -63,7 +75,7 @@ type Config struct {
 
 // New makes the device API.
 func New(cfg Config) *API {
-	return &API{store: cfg.Store, blobs: cfg.Blobs, tokens: cfg.Tokens, key: cfg.Key,
+	return &API{store: cfg.Store, blobs: cfg.Blobs, tokens: cfg.Tokens, key: cfg.Key, collabKeys: cfg.CollaborationKeys,
 		fp: packages.Fingerprint(cfg.Key.Public().(ed25519.PublicKey)), now: time.Now, manTTL: 24 * time.Hour,
 		public: strings.TrimRight(cfg.PublicURL, "/"), org: cfg.OrgName}
 }
@@ -143,6 +155,11 @@ func (a *API) logon(c echo.Context) error {
 	d := portal.Device{ID: req.Device.ID, UserID: u.ID, Name: req.Device.Name, Platform: req.Device.Platform,
 		OSVersion: req.Device.OSVersion, Status: packages.StatusInstalling}
 	if err := a.store.RegisterDevice(ctx, &d); err != nil {
+		return err
+	}
+	// Only an enterprise activation gives a device a collaboration key; a
+	// directory logon replaces what the device had, and it keeps none.
+	if err := a.store.SetDeviceCollaborationKey(ctx, d.ID, nil); err != nil {
 		return err
 	}
 	if inv != nil {

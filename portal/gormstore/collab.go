@@ -99,3 +99,41 @@ func (s *Store) EndCollaborationSession(ctx context.Context, cs portal.Collabora
 			Event: portal.EventCollaborationEnded, Detail: string(detail)}).Error
 	})
 }
+
+// collaborationKeyRow reads a device's collaboration key alone, which
+// deviceRow leaves out so that no other read of a device carries it.
+type collaborationKeyRow struct {
+	ID               string
+	CollaborationKey []byte
+}
+
+func (collaborationKeyRow) TableName() string { return "devices" }
+
+// SetDeviceCollaborationKey keeps (or, with nil, forgets) a device's sealed collaboration key.
+func (s *Store) SetDeviceCollaborationKey(ctx context.Context, deviceID string, sealed []byte) error {
+	var value any // NULL, not an empty blob, for no key
+	if sealed != nil {
+		value = sealed
+	}
+	res := s.db.WithContext(ctx).Model(&deviceRow{}).Where("id = ?", deviceID).UpdateColumn("collaboration_key", value)
+	if res.Error != nil {
+		return fmt.Errorf("gormstore: collaboration key of device %s: %w", deviceID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return portal.Errorf(portal.CodeNotFound, "device %s not found", deviceID)
+	}
+	return nil
+}
+
+// DeviceCollaborationKey returns a device's sealed collaboration key, nil when it has none.
+func (s *Store) DeviceCollaborationKey(ctx context.Context, deviceID string) ([]byte, error) {
+	var r collaborationKeyRow
+	err := s.db.WithContext(ctx).Where("id = ?", deviceID).Take(&r).Error
+	if err != nil {
+		return nil, notFound(err, "device", deviceID)
+	}
+	if len(r.CollaborationKey) == 0 {
+		return nil, nil
+	}
+	return r.CollaborationKey, nil
+}

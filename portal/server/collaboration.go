@@ -16,7 +16,7 @@ import (
 // newCollaboration makes the collaboration service. With an XMPP CA file,
 // the messaging server's certificate is checked against it instead of the
 // system roots, for an organisation's own certificate authority.
-func newCollaboration(cfg Config, store Store, deviceTokens *auth.Tokens, reg prometheus.Registerer, log *slog.Logger) (*collab.Service, error) {
+func newCollaboration(cfg Config, store Store, deviceTokens *auth.Tokens, keys *collab.DeviceKeys, reg prometheus.Registerer, log *slog.Logger) (*collab.Service, error) {
 	var tc *tls.Config
 	if cfg.XMPPCAFile != "" {
 		pem, err := os.ReadFile(cfg.XMPPCAFile)
@@ -29,5 +29,5 @@ func newCollaboration(cfg Config, store Store, deviceTokens *auth.Tokens, reg pr
 		}
 		tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return collab.New(collab.Config{Store: store, Tokens: deviceTokens, TLSConfig: tc, Metrics: reg, Log: log})
+	return collab.New(collab.Config{Store: store, Tokens: deviceTokens, DeviceKeys: keys, TLSConfig: tc, Metrics: reg, Log: log})
 }

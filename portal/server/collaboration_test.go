@@ -33,7 +33,7 @@ type collabEnv struct {
 	xmpp *prosodytest.Server
 }
 
-func newCollabEnv(t testing.TB, opts prosodytest.Options, settings map[string]any) *collabEnv {
+func newCollabEnv(t testing.TB, opts prosodytest.Options, settings map[string]any, portalOpts ...option) *collabEnv {
 	t.Helper()
 	srv := prosodytest.Start(t, opts)
 	st, err := gormstore.Open(gormstore.Config{SQLitePath: testdb.SQLitePath(t)})
@@ -49,7 +49,7 @@ func newCollabEnv(t testing.TB, opts prosodytest.Options, settings map[string]an
 			c.XMPPCAFile = filepath.Join(srv.Dir, "certs", srv.Domain+".crt")
 		}
 	}
-	e := &collabEnv{portalEnv: newPortal(t, st, withCA), xmpp: srv}
+	e := &collabEnv{portalEnv: newPortal(t, st, append(portalOpts, withCA)...), xmpp: srv}
 	if settings == nil {
 		settings = map[string]any{}
 	}

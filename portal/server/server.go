@@ -209,6 +209,12 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 		return nil, err
 	}
 	fingerprint := packages.Fingerprint(signingKey.Public().(ed25519.PublicKey))
+	// Devices' collaboration keys are sealed in the database under a key from
+	// the signing key, which is kept in the data dir, not in the database.
+	deviceKeys, err := collab.NewDeviceKeys(signingKey.Seed())
+	if err != nil {
+		return nil, err
+	}
 	site, err := landing.New(landing.Config{Store: store, BootloaderDir: cfg.BootloaderDir, PublicURL: cfg.PublicURL, Fingerprint: fingerprint,
 		Relay: cfg.RelayURL, Alias: cfg.relayAlias(), APKSigner: apksign.New(filepath.Join(cfg.DataDir, "android")), Log: log})
 	if err != nil {
@@ -237,7 +243,7 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 	worker := &sms.Worker{Queue: store, Sender: sender, Log: log}
 
 	s := &Server{cfg: cfg, log: log, store: store, echo: e, sender: worker}
-	if s.collab, err = newCollaboration(cfg, store, deviceTokens, reg, log); err != nil {
+	if s.collab, err = newCollaboration(cfg, store, deviceTokens, deviceKeys, reg, log); err != nil {
 		return nil, err
 	}
 	if s.uplink, s.relayLn, err = newUplink(cfg, signingKey, log, reg); err != nil {
@@ -267,7 +273,8 @@ func New(ctx context.Context, cfg Config, store Store, log *slog.Logger) (*Serve
 		return nil, err
 	}
 	phones.Register(e)
-	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey, PublicURL: cfg.PublicURL, OrgName: cfg.OrgName}).Register(e.Group("/device/v1"))
+	deviceapi.New(deviceapi.Config{Store: store, Blobs: blobs, Tokens: deviceTokens, Key: signingKey, CollaborationKeys: deviceKeys,
+		PublicURL: cfg.PublicURL, OrgName: cfg.OrgName}).Register(e.Group("/device/v1"))
 	s.collab.Register(e.Group("/device/v1"))
 	site.Register(e)
 	s.fingerprint = fingerprint

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -146,5 +147,46 @@ var collaborationCases = []storeCase{
 		gone := cs
 		gone.ID, gone.DeviceID = "cs2", "no-such-device"
 		must(t, "EndCollaborationSession of a deleted device", s.EndCollaborationSession(ctx, gone))
+	}},
+	{"device_collaboration_key_kept_replaced_and_forgotten", func(t *testing.T, s portal.Store) {
+		ctx := t.Context()
+		u := mustUser(t, s, "erik")
+		phone := mustDevice(t, s, u.ID, "phone", "activation_complete")
+		tablet := mustDevice(t, s, u.ID, "tablet", "activation_complete")
+		key := func(deviceID string) []byte {
+			t.Helper()
+			k, err := s.DeviceCollaborationKey(ctx, deviceID)
+			must(t, "DeviceCollaborationKey", err)
+			return k
+		}
+		if k := key(phone.ID); k != nil {
+			t.Errorf("a new device's key = %x, want none", k)
+		}
+		first := bytes.Repeat([]byte{0xa5}, 60)
+		must(t, "SetDeviceCollaborationKey", s.SetDeviceCollaborationKey(ctx, phone.ID, first))
+		if k := key(phone.ID); !bytes.Equal(k, first) {
+			t.Errorf("read back %x, want %x", k, first)
+		}
+		if k := key(tablet.ID); k != nil {
+			t.Errorf("the other device's key = %x, want none", k)
+		}
+		// The device logging on again is no reason for the store to forget it.
+		again := portal.Device{ID: phone.ID, UserID: u.ID, Name: "phone", Platform: "linux-amd64"}
+		must(t, "RegisterDevice", s.RegisterDevice(ctx, &again))
+		if k := key(phone.ID); !bytes.Equal(k, first) {
+			t.Errorf("after RegisterDevice: %x, want the key kept", k)
+		}
+		second := append(bytes.Repeat([]byte{0x5a}, 59), 0)
+		must(t, "SetDeviceCollaborationKey again", s.SetDeviceCollaborationKey(ctx, phone.ID, second))
+		if k := key(phone.ID); !bytes.Equal(k, second) {
+			t.Errorf("replaced: %x, want %x", k, second)
+		}
+		must(t, "SetDeviceCollaborationKey nil", s.SetDeviceCollaborationKey(ctx, phone.ID, nil))
+		if k := key(phone.ID); k != nil {
+			t.Errorf("forgotten: %x, want none", k)
+		}
+		wantErr(t, "SetDeviceCollaborationKey of an unknown device", s.SetDeviceCollaborationKey(ctx, "no-such-device", first), portal.CodeNotFound)
+		_, err := s.DeviceCollaborationKey(ctx, "no-such-device")
+		wantErr(t, "DeviceCollaborationKey of an unknown device", err, portal.CodeNotFound)
 	}},
 }
