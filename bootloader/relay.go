@@ -7,11 +7,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +117,7 @@ func (r *relayRoute) upgrade(ctx context.Context) (net.Conn, error) {
 	unreachable := func(err error) error {
 		return &relayError{msg: fmt.Sprintf("cannot reach the relay at %s: %v", r.relay.Redacted(), err), transient: true}
 	}
-	conn, err := dialRelay(ctx, r.relay)
+	conn, err := packages.DialRelay(ctx, r.relay)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, ctx.Err()
@@ -128,13 +126,7 @@ func (r *relayRoute) upgrade(ctx context.Context) (net.Conn, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
-	u := *r.relay
-	u.Path = r.relay.Path + packages.RelayConnectPath
-	u.RawQuery = url.Values{"alias": {r.alias}}.Encode()
-	req := &http.Request{
-		Method: http.MethodGet, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Connection": {"Upgrade"}, "Upgrade": {packages.RelayProtocol}, "User-Agent": {"provportal-bootloader"}},
-	}
+	req := packages.RelayUpgradeRequest(r.relay, packages.RelayConnectPath, r.alias, "provportal-bootloader")
 	br := bufio.NewReader(conn)
 	resp, err := func() (*http.Response, error) {
 		if err := req.Write(conn); err != nil {
@@ -148,8 +140,7 @@ func (r *relayRoute) upgrade(ctx context.Context) (net.Conn, error) {
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer conn.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		msg, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		msg := packages.RelayRefusal(resp)
 		if msg == "" {
 			msg = fmt.Sprintf("the relay at %s refused alias %s: %s", r.relay.Redacted(), r.alias, resp.Status)
 		}
@@ -158,10 +149,7 @@ func (r *relayRoute) upgrade(ctx context.Context) (net.Conn, error) {
 		return nil, &relayError{msg: msg, transient: resp.StatusCode == http.StatusServiceUnavailable}
 	}
 	conn.SetDeadline(time.Time{})
-	if br.Buffered() > 0 {
-		return &bufferedConn{Conn: conn, r: br}, nil
-	}
-	return conn, nil
+	return packages.WithBuffered(conn, br), nil
 }
 
 // relayError is the relay, or the portal behind it, failing or refusing;
@@ -172,34 +160,3 @@ type relayError struct {
 }
 
 func (e *relayError) Error() string { return e.msg }
-
-// dialRelay opens a connection to the relay: TCP, with TLS for https.
-func dialRelay(ctx context.Context, relay *url.URL) (net.Conn, error) {
-	addr := relay.Host
-	if relay.Port() == "" {
-		port := "80"
-		if relay.Scheme == "https" {
-			port = "443"
-		}
-		addr = net.JoinHostPort(relay.Hostname(), port)
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil || relay.Scheme != "https" {
-		return conn, err
-	}
-	tc := tls.Client(conn, &tls.Config{ServerName: relay.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return tc, nil
-}
-
-// bufferedConn reads through the reader that read the relay's answer.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

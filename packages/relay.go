@@ -1,7 +1,14 @@
 package packages
 
 import (
+	"bufio"
+	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -58,3 +65,72 @@ func CheckAlias(alias string) (string, error) {
 }
 
 func alnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }
+
+// DialRelay opens a connection to the relay: TCP, with TLS for https.
+func DialRelay(ctx context.Context, relay *url.URL) (net.Conn, error) {
+	addr := relay.Host
+	if relay.Port() == "" {
+		port := "80"
+		if relay.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(relay.Hostname(), port)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil || relay.Scheme != "https" {
+		return conn, err
+	}
+	tc := tls.Client(conn, &tls.Config{ServerName: relay.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// RelayUpgradeRequest asks the relay at path (RelayPortalPath or
+// RelayConnectPath) to switch to RelayProtocol for an alias.
+func RelayUpgradeRequest(relay *url.URL, path, alias, userAgent string) *http.Request {
+	u := *relay
+	u.Path = relay.Path + path
+	u.RawQuery = url.Values{"alias": {alias}}.Encode()
+	return &http.Request{
+		Method: http.MethodGet, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Connection": {"Upgrade"}, "Upgrade": {RelayProtocol}, "User-Agent": {userAgent}},
+	}
+}
+
+// RelayRefusal is the first line of the relay's refusal of an upgrade, or
+// "" when it gave none.
+func RelayRefusal(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return line
+}
+
+// WithBuffered keeps br, which read the relay's answer, in front of conn
+// when it holds bytes the peer sent right behind that answer, so they are
+// not lost; an idle connection does not carry a buffer for its whole life.
+func WithBuffered(conn net.Conn, br *bufio.Reader) net.Conn {
+	if br.Buffered() == 0 {
+		return conn
+	}
+	return &bufferedConn{Conn: conn, r: br}
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// CloseWrite half-closes when the connection underneath can, and closes it
+// when it cannot.
+func (c *bufferedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Conn.Close()
+}

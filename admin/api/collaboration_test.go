@@ -3,12 +3,9 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"provportal/portal"
 )
@@ -16,14 +13,7 @@ import (
 // TestCollaborationSchemasMatchTypes checks the collaboration schemas as
 // TestOpenAPISchemasMatchTypes checks the others.
 func TestCollaborationSchemasMatchTypes(t *testing.T) {
-	doc := loadOpenAPI(t)
-	schema := func(name string) *openapi3.Schema {
-		ref := doc.Components.Schemas[name]
-		if ref == nil || ref.Value == nil {
-			t.Fatalf("components.schemas.%s is missing", name)
-		}
-		return ref.Value
-	}
+	schema := openAPISchemas(t)
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	active := portal.CollaborationSession{ID: "s1", UserID: "u1", Username: "alice", DeviceID: "d1", DeviceName: "laptop",
 		JID: "alice@example.com/laptop", Since: now, LastStatusAt: now, State: portal.SessionActive, InCoverage: true}
@@ -31,10 +21,7 @@ func TestCollaborationSchemasMatchTypes(t *testing.T) {
 	away.State, away.InCoverage, away.GraceUntil = portal.SessionAway, false, &now
 	settings := portal.CollaborationSettings{MaxSessions: 2, IdleTimeout: portal.Duration(30 * time.Second),
 		GraceWindow: portal.Duration(2 * time.Minute), Server: portal.MessagingServer{Host: "127.0.0.1", Port: 5222, Domain: "example.com", MaxConnections: 10}}
-	responses := []struct {
-		schema string
-		value  any
-	}{
+	responses := []schemaCase{
 		{"CollaborationSession", active},
 		{"CollaborationSession", away},
 		{"CollaborationSessionList", map[string]any{"items": []portal.CollaborationSession{active, away}, "total": 2}},
@@ -45,49 +32,12 @@ func TestCollaborationSchemasMatchTypes(t *testing.T) {
 		{"User", portal.User{ID: "u1", Username: "alice", Groups: []string{}, Collaboration: true, CreatedAt: now, UpdatedAt: now}},
 		{"Group", portal.Group{ID: "g1", Name: "chat", Collaboration: true, CreatedAt: now, UpdatedAt: now}},
 	}
-	for _, r := range responses {
-		data, err := json.Marshal(r.value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := json.Unmarshal(data, &v); err != nil {
-			t.Fatal(err)
-		}
-		s := schema(r.schema)
-		if err := s.VisitJSON(v, openapi3.VisitAsResponse()); err != nil {
-			t.Errorf("%s as the API sends it does not match schema %s: %v", data, r.schema, err)
-		}
-		for field := range v.(map[string]any) {
-			if s.Properties[field] == nil {
-				t.Errorf("schema %s does not describe field %q", r.schema, field)
-			}
-		}
-	}
-	requests := []struct {
-		schema string
-		value  any
-	}{
+	checkResponses(t, schema, responses)
+	requests := []schemaCase{
 		{"CollaborationSettingsUpdate", collaborationSettingsRequest{}},
 		{"MessagingServerUpdate", messagingServerRequest{}},
 	}
-	for _, r := range requests {
-		s := schema(r.schema)
-		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
-			t.Errorf("schema %s must set additionalProperties: false; the API refuses unknown fields", r.schema)
-		}
-		fields := jsonFields(reflect.TypeOf(r.value))
-		for _, f := range fields {
-			if s.Properties[f] == nil {
-				t.Errorf("schema %s does not describe field %q, which the API accepts", r.schema, f)
-			}
-		}
-		for f := range s.Properties {
-			if !slices.Contains(fields, f) {
-				t.Errorf("schema %s describes field %q, which the API refuses", r.schema, f)
-			}
-		}
-	}
+	checkRequests(t, schema, requests)
 	codes := schema("Error").Properties["error"].Value.Properties["code"].Value.Enum
 	for _, c := range []portal.Code{portal.CodeNotPermitted, portal.CodeServerBusy, portal.CodeFailed, portal.CodeBadCredentials} {
 		if !slices.Contains(codes, any(string(c))) {

@@ -188,14 +188,7 @@ func TestOpenAPIOperations(t *testing.T) {
 // TestOpenAPIMatchesCatalogues checks the schemas that mirror Go tables:
 // the policy rules and the platforms.
 func TestOpenAPIMatchesCatalogues(t *testing.T) {
-	doc := loadOpenAPI(t)
-	schema := func(name string) *openapi3.Schema {
-		ref := doc.Components.Schemas[name]
-		if ref == nil || ref.Value == nil {
-			t.Fatalf("components.schemas.%s is missing", name)
-		}
-		return ref.Value
-	}
+	schema := openAPISchemas(t)
 
 	rules := schema("Rules")
 	var names []string
@@ -275,14 +268,7 @@ func TestOpenAPIServed(t *testing.T) {
 // them: responses as the handlers encode them, and requests' fields as the
 // handlers decode them (unknown fields are refused, so the sets must match).
 func TestOpenAPISchemasMatchTypes(t *testing.T) {
-	doc := loadOpenAPI(t)
-	schema := func(name string) *openapi3.Schema {
-		ref := doc.Components.Schemas[name]
-		if ref == nil || ref.Value == nil {
-			t.Fatalf("components.schemas.%s is missing", name)
-		}
-		return ref.Value
-	}
+	schema := openAPISchemas(t)
 
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	admin := portal.Admin{ID: "a1", Username: "alice", Role: portal.RoleAdmin, CreatedAt: now, UpdatedAt: now}
@@ -313,10 +299,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Uses: 2, LastUsedAt: &now}
 	revokedMigration := portal.MigrationPackage{ID: "m2", Platform: "windows-amd64", Alias: "acme", Relay: "https://relay.example.com",
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: &now}
-	responses := []struct {
-		schema string
-		value  any
-	}{
+	responses := []schemaCase{
 		{"ActivationPassword", activationPasswordView{activation, activation.State(now)}},
 		{"ActivationPassword", activationPasswordView{usedActivation, usedActivation.State(now)}},
 		{"ActivationPasswordCreated", activationPasswordResponse{Password: "k7m2-9xqp-4hrw", ExpiresAt: now}},
@@ -361,30 +344,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"MigrationPackage", migrationPackageView{revokedMigration, revokedMigration.State(now)}},
 		{"MigrationPackagePage", portal.Page[migrationPackageView]{Items: []migrationPackageView{{migration, portal.InvitationActive}}, Total: 1, Limit: 50}},
 	}
-	for _, r := range responses {
-		data, err := json.Marshal(r.value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := json.Unmarshal(data, &v); err != nil {
-			t.Fatal(err)
-		}
-		s := schema(r.schema)
-		if err := s.VisitJSON(v, openapi3.VisitAsResponse()); err != nil {
-			t.Errorf("%s as the API sends it does not match schema %s: %v", data, r.schema, err)
-		}
-		for field := range v.(map[string]any) {
-			if s.Properties[field] == nil {
-				t.Errorf("schema %s does not describe field %q", r.schema, field)
-			}
-		}
-	}
+	checkResponses(t, schema, responses)
 
-	requests := []struct {
-		schema string
-		value  any
-	}{
+	requests := []schemaCase{
 		{"LoginRequest", loginRequest{}},
 		{"AdminCreate", adminRequest{}},
 		{"UserCreate", userRequest{}},
@@ -406,6 +368,61 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"OrganizerMessage", organizer.Message{}},
 		{"OrganizerOption", organizer.Option{}},
 	}
+	checkRequests(t, schema, requests)
+}
+
+// openAPISchemas loads the embedded document and looks its component
+// schemas up by name; a missing one fails the test.
+func openAPISchemas(t *testing.T) func(name string) *openapi3.Schema {
+	t.Helper()
+	doc := loadOpenAPI(t)
+	return func(name string) *openapi3.Schema {
+		t.Helper()
+		ref := doc.Components.Schemas[name]
+		if ref == nil || ref.Value == nil {
+			t.Fatalf("components.schemas.%s is missing", name)
+		}
+		return ref.Value
+	}
+}
+
+// schemaCase is a value of a Go type behind the API and the schema that
+// describes it.
+type schemaCase struct {
+	schema string
+	value  any
+}
+
+// checkResponses checks each value, encoded as the handlers answer it,
+// against its schema, and that the schema describes every field it has.
+func checkResponses(t *testing.T, schema func(string) *openapi3.Schema, responses []schemaCase) {
+	t.Helper()
+	for _, r := range responses {
+		data, err := json.Marshal(r.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		s := schema(r.schema)
+		if err := s.VisitJSON(v, openapi3.VisitAsResponse()); err != nil {
+			t.Errorf("%s as the API sends it does not match schema %s: %v", data, r.schema, err)
+		}
+		for field := range v.(map[string]any) {
+			if s.Properties[field] == nil {
+				t.Errorf("schema %s does not describe field %q", r.schema, field)
+			}
+		}
+	}
+}
+
+// checkRequests checks that each request type accepts the fields its schema
+// describes and no other, and that the schema refuses unknown fields as the
+// API does.
+func checkRequests(t *testing.T, schema func(string) *openapi3.Schema, requests []schemaCase) {
+	t.Helper()
 	for _, r := range requests {
 		s := schema(r.schema)
 		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {

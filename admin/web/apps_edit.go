@@ -95,19 +95,24 @@ func (c *Console) newApp(ec echo.Context) error {
 	return c.appForm(ec, http.StatusOK, nil, appForm{}, formErrors{})
 }
 
-func (c *Console) createApp(ec echo.Context) error {
-	f := readAppForm(ec)
-	var app portal.App
-	_, _, err := c.callAPI(ec, apiCall{Method: http.MethodPost, Path: "/apps", JSON: f, Out: &app})
-	if err == nil {
-		c.setFlash(ec, "App "+app.Name+" was added. Upload its file for each platform it runs on.")
-		return ec.Redirect(http.StatusSeeOther, appURL(app.ID))
-	}
+// refusedApp shows the form again after the API refused it, or returns an
+// error no one at the form can fix.
+func (c *Console) refusedApp(ec echo.Context, app *portal.App, f appForm, err error) error {
 	var errs formErrors
 	if !errs.add(err) {
 		return err
 	}
-	return c.appForm(ec, http.StatusUnprocessableEntity, nil, f, errs)
+	return c.appForm(ec, http.StatusUnprocessableEntity, app, f, errs)
+}
+
+func (c *Console) createApp(ec echo.Context) error {
+	f := readAppForm(ec)
+	var app portal.App
+	if _, _, err := c.callAPI(ec, apiCall{Method: http.MethodPost, Path: "/apps", JSON: f, Out: &app}); err != nil {
+		return c.refusedApp(ec, nil, f, err)
+	}
+	c.setFlash(ec, "App "+app.Name+" was added. Upload its file for each platform it runs on.")
+	return ec.Redirect(http.StatusSeeOther, appURL(app.ID))
 }
 
 func (c *Console) editApp(ec echo.Context) error {
@@ -125,16 +130,11 @@ func (c *Console) updateApp(ec echo.Context) error {
 	}
 	f := readAppForm(ec)
 	var updated portal.App
-	_, _, err = c.callAPI(ec, apiCall{Method: http.MethodPatch, Path: appAPIPath(app.ID), JSON: f, Out: &updated})
-	if err == nil {
-		c.setFlash(ec, "App "+updated.Name+" was saved.")
-		return ec.Redirect(http.StatusSeeOther, appURL(updated.ID))
+	if _, _, err := c.callAPI(ec, apiCall{Method: http.MethodPatch, Path: appAPIPath(app.ID), JSON: f, Out: &updated}); err != nil {
+		return c.refusedApp(ec, app, f, err)
 	}
-	var errs formErrors
-	if !errs.add(err) {
-		return err
-	}
-	return c.appForm(ec, http.StatusUnprocessableEntity, app, f, errs)
+	c.setFlash(ec, "App "+updated.Name+" was saved.")
+	return ec.Redirect(http.StatusSeeOther, appURL(updated.ID))
 }
 
 func (c *Console) confirmDeleteApp(ec echo.Context) error {

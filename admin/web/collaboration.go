@@ -5,9 +5,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"provportal/portal"
 )
 
 // registerCollaboration mounts the collaboration page: everyone sees the
@@ -22,21 +23,6 @@ func (c *Console) registerCollaboration(read, write chain) {
 }
 
 const collabPagePath = "/admin/collaboration"
-
-// collabSession is the API's CollaborationSession.
-type collabSession struct {
-	ID           string     `json:"id"`
-	UserID       string     `json:"user_id"`
-	Username     string     `json:"username"`
-	DeviceID     string     `json:"device_id"`
-	DeviceName   string     `json:"device_name"`
-	JID          string     `json:"jid"`
-	Since        time.Time  `json:"since"`
-	LastStatusAt time.Time  `json:"last_status_at"`
-	State        string     `json:"state"`
-	InCoverage   bool       `json:"in_coverage"`
-	GraceUntil   *time.Time `json:"grace_until"`
-}
 
 // collabSettings is the API's CollaborationSettings.
 type collabSettings struct {
@@ -84,7 +70,7 @@ func (f collabForm) request() map[string]any {
 }
 
 type collabPage struct {
-	Sessions []collabSession
+	Sessions []portal.CollaborationSession
 	Settings collabSettings
 	Fields   map[string]field
 	Problems []problem
@@ -123,7 +109,7 @@ func (c *Console) showCollaboration(ec echo.Context) error {
 func (c *Console) collaborationPage(ec echo.Context, status int, sent *collabForm, errs formErrors) error {
 	var p collabPage
 	var list struct {
-		Items []collabSession `json:"items"`
+		Items []portal.CollaborationSession `json:"items"`
 	}
 	if _, _, err := c.callAPI(ec, apiCall{Method: http.MethodGet, Path: "/collaboration/sessions", Out: &list}); err != nil {
 		return err

@@ -270,18 +270,7 @@ const maxGroupsShown = 1000
 
 // allGroups lists groups by name, page by page, up to maxGroupsShown.
 func (c *Console) allGroups(ctx context.Context) ([]portal.Group, error) {
-	var out []portal.Group
-	for len(out) < maxGroupsShown {
-		page, err := c.store.Groups(ctx, portal.ListOptions{Limit: 500, Offset: len(out)})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Items...)
-		if len(page.Items) == 0 || len(out) >= page.Total {
-			break
-		}
-	}
-	return out, nil
+	return listAll(ctx, c.store.Groups)
 }
 
 func setIf[T any](dst *T, v *T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/zip"
-	"bytes"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
@@ -198,28 +197,16 @@ func TestAndroidEndToEnd(t *testing.T) {
 		cmd := exec.Command("qemu-aarch64", arm64, "--username", "carol", "--password-stdin", "--non-interactive")
 		cmd.Env = append(os.Environ(), "BOOTLOADER_PACKAGE="+pkg, "BOOTLOADER_INSTALL_DIR="+install)
 		cmd.Stdin = strings.NewReader("Carol-pass-98765\n")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		out, err := runUntil(t, cmd, 3*time.Minute, "bootloader under qemu")
+		if err != nil {
+			t.Fatalf("bootloader under qemu: %v\n%s", err, out)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("bootloader under qemu: %v\n%s", err, out.String())
-			}
-		case <-time.After(3 * time.Minute):
-			cmd.Process.Kill()
-			t.Fatalf("bootloader under qemu did not finish:\n%s", out.String())
-		}
-		if !strings.Contains(out.String(), "Portal: "+p.URL) {
-			t.Errorf("the bootloader did not find the portal stamped in the APK:\n%s", out.String())
+		if !strings.Contains(out, "Portal: "+p.URL) {
+			t.Errorf("the bootloader did not find the portal stamped in the APK:\n%s", out)
 		}
 		apkPath := filepath.Join(install, "apps", "mail", "Mail.apk")
-		if !strings.Contains(out.String(), "\ninstall-apk "+apkPath+"\n") {
-			t.Errorf("the Android app was not handed to the launcher (want a line install-apk %s):\n%s", apkPath, out.String())
+		if !strings.Contains(out, "\ninstall-apk "+apkPath+"\n") {
+			t.Errorf("the Android app was not handed to the launcher (want a line install-apk %s):\n%s", apkPath, out)
 		}
 		if _, err := os.Stat(apkPath); err != nil {
 			t.Errorf("the Android app is not where the launcher is told: %v", err)

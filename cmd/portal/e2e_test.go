@@ -134,19 +134,27 @@ func runBootloader(t *testing.T, exe, password, installDir string) (string, erro
 	t.Helper()
 	cmd := exec.Command(exe, "--username", "carol", "--password-stdin", "--install-dir", installDir, "--non-interactive")
 	cmd.Stdin = strings.NewReader(password + "\n")
+	return runUntil(t, cmd, 2*time.Minute, "bootloader")
+}
+
+// runUntil runs cmd with its output and errors collected, and fails the
+// test when what it runs has not finished within limit. It returns the
+// output and how cmd exited.
+func runUntil(t *testing.T, cmd *exec.Cmd, limit time.Duration, what string) (string, error) {
+	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		return out.String(), err
-	case <-time.After(2 * time.Minute):
+	case <-time.After(limit):
 		cmd.Process.Kill()
-		t.Fatalf("bootloader did not finish:\n%s", out.String())
+		t.Fatalf("%s did not finish:\n%s", what, out.String())
 	}
 	return "", nil
 }

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"provportal/packages/bundle/bundletest"
 )
 
 // buildMigrationPackage asks the portal for a migration package and
@@ -37,27 +35,10 @@ func buildMigrationPackage(t *testing.T, a *adminClient, body map[string]any) (d
 		t.Fatalf("migration package: %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), raw[:min(len(raw), 300)])
 	}
 	dir = t.TempDir()
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
+	for name, f := range bundletest.UntarGz(t, raw) {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(name)), f.Body, f.Mode); err != nil {
 			t.Fatal(err)
 		}
-		f, err := os.OpenFile(filepath.Join(dir, filepath.Base(h.Name)), os.O_CREATE|os.O_WRONLY, fs.FileMode(h.Mode).Perm())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 	}
 	return dir, res.Header.Get("X-Migration-Package-Id")
 }
@@ -69,21 +50,7 @@ func runPackage(t *testing.T, dir, password, installDir string) (string, error) 
 	cmd := exec.Command("sh", "install.sh", "--username", "frank", "--password-stdin", "--install-dir", installDir, "--non-interactive")
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(password + "\n")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.String(), err
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("the package did not finish:\n%s", out.String())
-	}
-	return "", nil
+	return runUntil(t, cmd, 2*time.Minute, "the package")
 }
 
 // placeLegacyClient installs a stand-in legacy client: its program folder

@@ -1,31 +1,24 @@
 package bundle_test
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"provportal/packages"
 	"provportal/packages/bundle"
+	"provportal/packages/bundle/bundletest"
 )
-
-// file is one unpacked entry.
-type file struct {
-	mode fs.FileMode
-	body []byte
-}
 
 func build(t *testing.T, platform string, bootloader []byte, cfg packages.BootConfig, s packages.Settings) []byte {
 	t.Helper()
@@ -43,88 +36,39 @@ func build(t *testing.T, platform string, bootloader []byte, cfg packages.BootCo
 	return buf.Bytes()
 }
 
-func untarGz(t *testing.T, b []byte) map[string]file {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("not gzip: %v", err)
-	}
-	tr := tar.NewReader(zr)
-	out := map[string]file{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("tar: %v", err)
-		}
-		body, _ := io.ReadAll(tr)
-		out[h.Name] = file{fs.FileMode(h.Mode).Perm(), body}
-	}
-}
-
-func unzip(t *testing.T, b []byte) map[string]file {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatalf("not a zip: %v", err)
-	}
-	out := map[string]file{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(rc)
-		rc.Close()
-		out[f.Name] = file{f.Mode().Perm(), body}
-	}
-	return out
-}
-
-func stampOf(t *testing.T, exe []byte) *packages.BootConfig {
-	t.Helper()
-	cfg, err := packages.ReadStamp(bytes.NewReader(exe), int64(len(exe)))
-	if err != nil {
-		t.Fatalf("stamp: %v", err)
-	}
-	return cfg
-}
-
 func TestLinuxPackageIsATarGzWithItsLauncher(t *testing.T) {
 	image := []byte("\x7fELF stand-in bootloader")
 	cfg := packages.BootConfig{PortalURL: "https://portal.example.com:8443", Fingerprint: "sha256:" + strings.Repeat("ab", 32),
 		Migration: "secret-1", Legacy: &packages.LegacyClient{Paths: []string{"/opt/oldmdm"}, Service: "oldmdm"}}
-	files := untarGz(t, build(t, "linux-amd64", image, cfg, packages.Settings{Host: "portal.example.com", Port: 8443}))
+	files := bundletest.UntarGz(t, build(t, "linux-amd64", image, cfg, packages.Settings{Host: "portal.example.com", Port: 8443}))
 	if len(files) != 3 {
-		t.Errorf("entries %v, want install.sh, the bootloader and %s", keys(files), packages.SettingsFile)
+		t.Errorf("entries %v, want install.sh, the bootloader and %s", slices.Sorted(maps.Keys(files)), packages.SettingsFile)
 	}
 	bl := files["bootloader-linux-amd64"]
-	if !bytes.HasPrefix(bl.body, image) || bl.mode != 0o755 {
-		t.Fatalf("bootloader: mode %v, starts %q; want 0755 and the image", bl.mode, bl.body[:min(len(bl.body), 20)])
+	if !bytes.HasPrefix(bl.Body, image) || bl.Mode != 0o755 {
+		t.Fatalf("bootloader: mode %v, starts %q; want 0755 and the image", bl.Mode, bl.Body[:min(len(bl.Body), 20)])
 	}
-	got := stampOf(t, bl.body)
+	got := bundletest.Stamp(t, bl.Body)
 	if got.PortalURL != cfg.PortalURL || got.Migration != "secret-1" || got.Fingerprint != cfg.Fingerprint || got.Legacy == nil || got.Legacy.Service != "oldmdm" {
 		t.Errorf("stamp %+v, want %+v", got, cfg)
 	}
 	sh := files["install.sh"]
-	if sh.mode != 0o755 || !strings.HasPrefix(string(sh.body), "#!/bin/sh\n") || !strings.Contains(string(sh.body), `bootloader="$here/bootloader-linux-amd64"`) ||
-		!strings.Contains(string(sh.body), `exec "$bootloader" "$@"`) {
-		t.Errorf("install.sh (mode %v):\n%s", sh.mode, sh.body)
+	if sh.Mode != 0o755 || !strings.HasPrefix(string(sh.Body), "#!/bin/sh\n") || !strings.Contains(string(sh.Body), `bootloader="$here/bootloader-linux-amd64"`) ||
+		!strings.Contains(string(sh.Body), `exec "$bootloader" "$@"`) {
+		t.Errorf("install.sh (mode %v):\n%s", sh.Mode, sh.Body)
 	}
-	if strings.Contains(string(sh.body), "xattr") || strings.Contains(string(sh.body), "\r") {
+	if strings.Contains(string(sh.Body), "xattr") || strings.Contains(string(sh.Body), "\r") {
 		t.Error("the Linux launcher carries macOS steps or CRs")
 	}
 	var s packages.Settings
-	if err := json.Unmarshal(files[packages.SettingsFile].body, &s); err != nil || s.Host != "portal.example.com" || s.Port != 8443 || s.Alias != "" {
-		t.Errorf("settings %s (%v)", files[packages.SettingsFile].body, err)
+	if err := json.Unmarshal(files[packages.SettingsFile].Body, &s); err != nil || s.Host != "portal.example.com" || s.Port != 8443 || s.Alias != "" {
+		t.Errorf("settings %s (%v)", files[packages.SettingsFile].Body, err)
 	}
 }
 
 func TestMacOSPackageLiftsQuarantine(t *testing.T) {
-	files := untarGz(t, build(t, "darwin-arm64", []byte("\xcf\xfa\xed\xfe"), packages.BootConfig{Alias: "acme"}, packages.Settings{Alias: "acme"}))
-	sh := string(files["install.sh"].body)
+	files := bundletest.UntarGz(t, build(t, "darwin-arm64", []byte("\xcf\xfa\xed\xfe"), packages.BootConfig{Alias: "acme"}, packages.Settings{Alias: "acme"}))
+	sh := string(files["install.sh"].Body)
 	if !strings.Contains(sh, "xattr -d com.apple.quarantine") || !strings.Contains(sh, "bootloader-darwin-arm64") {
 		t.Errorf("install.sh:\n%s", sh)
 	}
@@ -133,21 +77,21 @@ func TestMacOSPackageLiftsQuarantine(t *testing.T) {
 func TestWindowsPackageIsAZipWithPowerShellAndCmd(t *testing.T) {
 	image := []byte("MZ stand-in bootloader")
 	cfg := packages.BootConfig{Alias: "acme@example.com", Relay: "https://relay.example.com", Migration: "secret-2"}
-	files := unzip(t, build(t, "windows-arm64", image, cfg, packages.Settings{Alias: "acme@example.com", Relay: "https://relay.example.com"}))
+	files := bundletest.Unzip(t, build(t, "windows-arm64", image, cfg, packages.Settings{Alias: "acme@example.com", Relay: "https://relay.example.com"}))
 	for _, name := range []string{"install.ps1", "install.cmd", "bootloader-windows-arm64.exe", packages.SettingsFile} {
 		if _, ok := files[name]; !ok {
-			t.Errorf("no %s in %v", name, keys(files))
+			t.Errorf("no %s in %v", name, slices.Sorted(maps.Keys(files)))
 		}
 	}
-	if got := stampOf(t, files["bootloader-windows-arm64.exe"].body); got.Alias != cfg.Alias || got.Relay != cfg.Relay || got.Migration != "secret-2" {
+	if got := bundletest.Stamp(t, files["bootloader-windows-arm64.exe"].Body); got.Alias != cfg.Alias || got.Relay != cfg.Relay || got.Migration != "secret-2" {
 		t.Errorf("stamp %+v, want %+v", got, cfg)
 	}
-	ps := string(files["install.ps1"].body)
+	ps := string(files["install.ps1"].Body)
 	if !strings.Contains(ps, "Join-Path $PSScriptRoot 'bootloader-windows-arm64.exe'") || !strings.Contains(ps, "& $bootloader @args") ||
 		!strings.Contains(ps, "exit $LASTEXITCODE") {
 		t.Errorf("install.ps1:\n%s", ps)
 	}
-	cmd := string(files["install.cmd"].body)
+	cmd := string(files["install.cmd"].Body)
 	if !strings.Contains(cmd, `-File "%~dp0install.ps1" %*`) || !strings.Contains(cmd, "\r\n") || strings.Contains(strings.ReplaceAll(cmd, "\r\n", ""), "\n") {
 		t.Errorf("install.cmd must call install.ps1 with every argument, with CRLF line ends:\n%q", cmd)
 	}
@@ -176,14 +120,14 @@ func TestInstallShHandsOnArgumentsAndStandardInput(t *testing.T) {
 	}
 	// The stamp trailer follows the script; exit keeps sh from reading it.
 	fake := []byte("#!/bin/sh\nprintf 'args:%s|' \"$@\"\nprintf 'stdin:'\ncat\nexit 7\n")
-	files := untarGz(t, build(t, "linux-amd64", fake, packages.BootConfig{PortalURL: "http://127.0.0.1:1"}, packages.Settings{}))
+	files := bundletest.UntarGz(t, build(t, "linux-amd64", fake, packages.BootConfig{PortalURL: "http://127.0.0.1:1"}, packages.Settings{}))
 	dir := filepath.Join(t.TempDir(), "unpacked dir")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for name, f := range files {
 		// As a channel that drops file modes would unpack it.
-		if err := os.WriteFile(filepath.Join(dir, name), f.body, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), f.Body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,12 +144,4 @@ func TestInstallShHandsOnArgumentsAndStandardInput(t *testing.T) {
 	if string(out) != want {
 		t.Errorf("the bootloader got %q, want %q", out, want)
 	}
-}
-
-func keys(m map[string]file) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -334,22 +333,7 @@ func (a *API) blob(c echo.Context) error {
 	if !allowed {
 		return portal.Errorf(portal.CodeNotFound, "no app assigned to you has these bytes")
 	}
-	f, _, err := a.blobs.Open(sum)
-	if errors.Is(err, blob.ErrNotFound) {
-		return &portal.Error{Code: portal.CodeNotFound, Msg: "the app's bytes are missing on the portal; tell your administrator", Err: err}
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := c.Response()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+sum+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
-	// http.ServeContent on the plain ResponseWriter answers Range and
-	// If-Range and keeps the kernel's sendfile.
-	http.ServeContent(w.Unwrap(), c.Request(), "", time.Time{}, f)
-	return nil
+	return web.ServeAppBytes(c, a.blobs, sum, "private, max-age=31536000, immutable")
 }
 
 var statuses = []string{packages.StatusInstalling, packages.StatusActivationComplete, packages.StatusFailed}

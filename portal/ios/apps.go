@@ -10,13 +10,12 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"howett.net/plist"
 
-	"provportal/packages/blob"
 	"provportal/portal"
+	"provportal/portal/web"
 )
 
 // App is an in-house iOS app assigned to a user, as the landing page offers it.
@@ -164,17 +163,5 @@ func (s *Service) appPackage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, _, err := s.blobs.Open(ar.SHA256)
-	if errors.Is(err, blob.ErrNotFound) {
-		return &portal.Error{Code: portal.CodeNotFound, Msg: "the app's bytes are missing on the portal; tell your administrator", Err: err}
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := c.Response()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+ar.SHA256+`"`)
-	http.ServeContent(w.Unwrap(), c.Request(), "", time.Time{}, f)
-	return nil
+	return web.ServeAppBytes(c, s.blobs, ar.SHA256, "")
 }

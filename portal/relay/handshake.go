@@ -91,27 +91,6 @@ func writeLine(w io.Writer, v any) error {
 	return err
 }
 
-// bufferedConn reads through the reader that read the handshake, so bytes
-// the peer sent right behind it are not lost.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// CloseWrite half-closes when the connection underneath can.
-func (c *bufferedConn) CloseWrite() error { return closeWrite(c.Conn) }
-
-// withBuffered keeps br in front of conn only when it holds bytes, so an
-// idle connection does not carry a buffer for its whole life.
-func withBuffered(conn net.Conn, br *bufio.Reader) net.Conn {
-	if br.Buffered() == 0 {
-		return conn
-	}
-	return &bufferedConn{Conn: conn, r: br}
-}
-
 func closeWrite(c net.Conn) error {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()

@@ -257,7 +257,7 @@ func (r *Relay) attach(w http.ResponseWriter, req *http.Request) {
 	conn.SetDeadline(time.Time{})
 	cfg := yamuxConfig(log)
 	cfg.ConnectionWriteTimeout = 30 * time.Second
-	session, err := yamux.Server(withBuffered(conn, br), cfg)
+	session, err := yamux.Server(packages.WithBuffered(conn, br), cfg)
 	if err != nil {
 		log.Error("portal session failed", "err", err)
 		conn.Close()
@@ -376,7 +376,7 @@ func (r *Relay) connect(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.metrics.connects.WithLabelValues(connectRelayed).Inc()
-	r.pipe(withBuffered(conn, br), stream)
+	r.pipe(packages.WithBuffered(conn, br), stream)
 }
 
 // proxyHeader names the device's address and the relay's for the portal,

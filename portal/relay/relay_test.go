@@ -24,6 +24,7 @@ import (
 
 	"provportal/packages"
 	"provportal/portal/relay"
+	"provportal/portal/relay/relaytest"
 )
 
 const alias = "acme@example.com"
@@ -298,7 +299,7 @@ func TestPortalReconnectsAfterRelayRestart(t *testing.T) {
 
 func TestPortalReconnectsAfterNetworkCut(t *testing.T) {
 	r := startRelay(t, t.TempDir(), "")
-	cut := startTap(t, r.Addr)
+	cut := relaytest.StartTap(t, r.Addr)
 	p := startPortal(t, "p", "http://"+cut.Addr, alias, newKey(t))
 	held(t, r, p)
 	cut.Cut()
@@ -313,7 +314,7 @@ func TestRelayCarriesOnlyCiphertext(t *testing.T) {
 	r := startRelay(t, t.TempDir(), "")
 	p := startPortal(t, "p", r.URL, alias, newKey(t))
 	held(t, r, p)
-	tp := startTap(t, r.Addr)
+	tp := relaytest.StartTap(t, r.Addr)
 	c := deviceClient("http://"+tp.Addr, alias, fingerprint(p.Key))
 	marker := "secret-marker-" + fmt.Sprint(time.Now().UnixNano())
 	body := strings.Repeat(marker, 1000)

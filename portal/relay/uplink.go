@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -175,7 +174,7 @@ func (u *Uplink) sleep(ctx context.Context, d time.Duration) bool {
 func (u *Uplink) dial(ctx context.Context) (*yamux.Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, u.cfg.HandshakeTimeout)
 	defer cancel()
-	conn, err := dialRelay(ctx, u.relay)
+	conn, err := packages.DialRelay(ctx, u.relay)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +191,7 @@ func (u *Uplink) handshake(ctx context.Context, conn net.Conn) (*yamux.Session, 
 	conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	req := upgradeRequest(u.relay, packages.RelayPortalPath, u.alias)
+	req := packages.RelayUpgradeRequest(u.relay, packages.RelayPortalPath, u.alias, "provportal-portal")
 	if err := req.Write(conn); err != nil {
 		return nil, err
 	}
@@ -202,7 +201,11 @@ func (u *Uplink) handshake(ctx context.Context, conn net.Conn) (*yamux.Session, 
 		return nil, fmt.Errorf("the relay's answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, fmt.Errorf("the relay answered %s: %s", resp.Status, reason(resp))
+		reason := packages.RelayRefusal(resp)
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return nil, fmt.Errorf("the relay answered %s: %s", resp.Status, reason)
 	}
 	challenge, err := b64.DecodeString(resp.Header.Get(packages.RelayChallengeHeader))
 	if err != nil || len(challenge) != challengeSize {
@@ -227,7 +230,7 @@ func (u *Uplink) handshake(ctx context.Context, conn net.Conn) (*yamux.Session, 
 		return nil, ctx.Err()
 	}
 	conn.SetDeadline(time.Time{})
-	return yamux.Client(withBuffered(conn, br), yamuxConfig(u.log))
+	return yamux.Client(packages.WithBuffered(conn, br), yamuxConfig(u.log))
 }
 
 // serve hands the relay's streams to Accept until the session ends.
@@ -345,48 +348,4 @@ func (u *Uplink) Listener() (net.Listener, error) {
 		},
 	}
 	return tls.NewListener(pl, cfg), nil
-}
-
-// dialRelay opens a connection to the relay: TCP, with TLS for https.
-func dialRelay(ctx context.Context, relay *url.URL) (net.Conn, error) {
-	addr := relay.Host
-	if relay.Port() == "" {
-		port := "80"
-		if relay.Scheme == "https" {
-			port = "443"
-		}
-		addr = net.JoinHostPort(relay.Hostname(), port)
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil || relay.Scheme != "https" {
-		return conn, err
-	}
-	tc := tls.Client(conn, &tls.Config{ServerName: relay.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return tc, nil
-}
-
-// upgradeRequest asks the relay to switch to its protocol for an alias.
-func upgradeRequest(relay *url.URL, path, alias string) *http.Request {
-	u := *relay
-	u.Path = relay.Path + path
-	u.RawQuery = url.Values{"alias": {alias}}.Encode()
-	return &http.Request{
-		Method: http.MethodGet, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Connection": {"Upgrade"}, "Upgrade": {packages.RelayProtocol}, "User-Agent": {"provportal-portal"}},
-	}
-}
-
-// reason is the first line of a refusal's body.
-func reason(resp *http.Response) string {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	if line == "" {
-		return "no reason given"
-	}
-	return line
 }

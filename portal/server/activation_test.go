@@ -48,14 +48,9 @@ func activationPassword(t testing.TB, e *portalEnv, uid, body string) string {
 // activate runs the real bootloader library's enterprise activation.
 func activate(t *testing.T, e *portalEnv, password string) (string, error) {
 	t.Helper()
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "bootloader-under-test")
-	if err := os.WriteFile(exe, []byte("a stand-in executable"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	install := filepath.Join(dir, "install")
+	install := filepath.Join(t.TempDir(), "install")
 	err := bootloader.Run(context.Background(), bootloader.Options{Server: e.URL, Email: "Dave@Example.com",
-		ActivationPassword: password, InstallDir: install, NonInteractive: true, Executable: exe})
+		ActivationPassword: password, InstallDir: install, NonInteractive: true, Executable: standInExecutable(t)})
 	return install, err
 }
 
@@ -378,10 +373,8 @@ func TestSlowSyncResumesAndDeliversEachItemOnce(t *testing.T) {
 		}
 
 		pw := activationPassword(t, e, uid, `{}`)
-		dir := t.TempDir()
-		exe := filepath.Join(dir, "bl")
-		os.WriteFile(exe, []byte("stand-in"), 0o755)
-		install := filepath.Join(dir, "install")
+		exe := standInExecutable(t)
+		install := filepath.Join(t.TempDir(), "install")
 		opts := bootloader.Options{Server: e.URL, Email: "dave@example.com", ActivationPassword: pw, InstallDir: install,
 			NonInteractive: true, Executable: exe}
 		// Messages: policy result, installed, first sync page, second sync page (its reply lost).
@@ -429,8 +422,7 @@ func TestWirelessBackupRestoresOptions(t *testing.T) {
 		first := filepath.Join(t.TempDir(), "install")
 		os.MkdirAll(first, 0o755)
 		os.WriteFile(filepath.Join(first, "options.json"), []byte(`{"ringtone":"chimes","font_size":"large"}`), 0o600)
-		exe := filepath.Join(t.TempDir(), "bl")
-		os.WriteFile(exe, []byte("stand-in"), 0o755)
+		exe := standInExecutable(t)
 		run := func(install string) {
 			t.Helper()
 			pw := activationPassword(t, e, uid, `{}`)

@@ -36,14 +36,7 @@ type collabEnv struct {
 func newCollabEnv(t testing.TB, opts prosodytest.Options, settings map[string]any, portalOpts ...option) *collabEnv {
 	t.Helper()
 	srv := prosodytest.Start(t, opts)
-	st, err := gormstore.Open(gormstore.Config{SQLitePath: testdb.SQLitePath(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, gormstore.Config{SQLitePath: testdb.SQLitePath(t)})
 	withCA := func(c *Config) {
 		if srv.RootCAs != nil {
 			c.XMPPCAFile = filepath.Join(srv.Dir, "certs", srv.Domain+".crt")
@@ -276,7 +269,7 @@ func TestCollaborationRelaysMessagesBothWays(t *testing.T) {
 	if s := e.sessions(t); len(s) != 0 {
 		t.Errorf("sessions after the logoff: %+v, want none", s)
 	}
-	waitUntil(t, "the logoff on the timeline", func() bool {
+	waitFor(t, "the logoff on the timeline", func() bool {
 		return hasEvent(e.timeline(t, deviceID), portal.EventCollaborationEnded, func(d map[string]any) bool { return d["reason"] == portal.EndLogoff })
 	})
 }
@@ -356,7 +349,7 @@ func TestCollaborationSessionCap(t *testing.T) {
 
 	// Gina's device goes silent: no status for far longer than the idle timeout.
 	gina := mustChat(t, bootloader.ChatOptions{InstallDir: ginaDir, Password: "gina-im-secret", StatusInterval: time.Hour})
-	waitUntil(t, "gina's session to turn idle", func() bool {
+	waitFor(t, "gina's session to turn idle", func() bool {
 		s := e.sessions(t)
 		return len(s) == 1 && s[0].State == portal.SessionIdle
 	})
@@ -466,7 +459,7 @@ func TestCollaborationResumesWithinGraceWindow(t *testing.T) {
 
 	// The device drops out of coverage; while it is away, pete writes to it.
 	link.down()
-	waitUntil(t, "the session to be away", func() bool {
+	waitFor(t, "the session to be away", func() bool {
 		s := e.sessions(t)
 		return len(s) == 1 && s[0].State == portal.SessionAway && !s[0].InCoverage && s[0].GraceUntil != nil
 	})
@@ -513,7 +506,7 @@ func TestCollaborationAfterGraceWindowLogsOnAgain(t *testing.T) {
 	first := chat.SessionID()
 
 	link.down()
-	waitUntil(t, "the grace window to close", func() bool {
+	waitFor(t, "the grace window to close", func() bool {
 		return hasEvent(e.timeline(t, deviceID), portal.EventCollaborationEnded, func(d map[string]any) bool { return d["reason"] == portal.EndGraceExpired })
 	})
 	if s := e.sessions(t); len(s) != 0 {
@@ -620,17 +613,6 @@ func TestCollaborationSettingsAPI(t *testing.T) {
 		t.Error("PATCH collaboration true did not stick")
 	}
 	e.as("PATCH", "/api/v1/users/"+u.ID, map[string]any{"collaboration": "yes"}).wantError(http.StatusUnprocessableEntity, portal.CodeInvalid)
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(chatWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within %v", what, chatWait)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // cutter is a TCP forwarder to the portal that can drop every connection

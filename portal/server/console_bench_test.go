@@ -9,7 +9,6 @@ import (
 
 	"provportal/portal"
 	"provportal/portal/gormstore"
-	"provportal/portal/testdb"
 )
 
 // BenchmarkConsolePages measures each console page's server time with
@@ -18,39 +17,23 @@ import (
 //
 //	go test -run '^$' -bench ConsolePages -benchtime 20x ./portal/server
 func BenchmarkConsolePages(b *testing.B) {
-	for _, backend := range []struct {
-		name string
-		cfg  func(t testing.TB) gormstore.Config
-	}{
-		{"sqlite", func(t testing.TB) gormstore.Config { return gormstore.Config{SQLitePath: testdb.SQLitePath(t)} }},
-		{"postgres", func(t testing.TB) gormstore.Config { return gormstore.Config{DatabaseURL: testdb.PostgresURL(t)} }},
-	} {
-		b.Run(backend.name, func(b *testing.B) {
-			st, err := gormstore.Open(backend.cfg(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := st.Migrate(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			e := newPortal(b, st)
-			device := seedLargeInstallation(b, e, 1000, 5000)
-			for _, path := range []string{
-				"/admin", "/admin/users", "/admin/users?name=user-0500", "/admin/users?offset=980",
-				"/admin/groups", "/admin/devices", "/admin/devices?status=failed", "/admin/devices/" + device,
-				"/admin/apps", "/admin/policies", "/admin/assignments", "/admin/provisioning",
-				"/admin/sms", "/admin/audit", "/admin/audit?name=user-0999", "/admin/settings",
-				"/admin/users/import", "/admin/migration-packages", "/admin/collaboration",
-			} {
-				b.Run(path, func(b *testing.B) {
-					for b.Loop() {
-						consoleGet(b, e, path)
-					}
-				})
-			}
-		})
-	}
+	benchBackends(b, func(b *testing.B, st *gormstore.Store) {
+		e := newPortal(b, st)
+		device := seedLargeInstallation(b, e, 1000, 5000)
+		for _, path := range []string{
+			"/admin", "/admin/users", "/admin/users?name=user-0500", "/admin/users?offset=980",
+			"/admin/groups", "/admin/devices", "/admin/devices?status=failed", "/admin/devices/" + device,
+			"/admin/apps", "/admin/policies", "/admin/assignments", "/admin/provisioning",
+			"/admin/sms", "/admin/audit", "/admin/audit?name=user-0999", "/admin/settings",
+			"/admin/users/import", "/admin/migration-packages", "/admin/collaboration",
+		} {
+			b.Run(path, func(b *testing.B) {
+				for b.Loop() {
+					consoleGet(b, e, path)
+				}
+			})
+		}
+	})
 }
 
 // consoleGet loads a console page as the signed-on root administrator;

@@ -47,14 +47,10 @@ func TestConsoleProvisioningInChromium(t *testing.T) {
 	password := setActivationPassword(b, dave)
 
 	install := filepath.Join(t.TempDir(), "install")
-	exe := filepath.Join(t.TempDir(), "bootloader-under-test")
-	if err := os.WriteFile(exe, []byte("a stand-in executable"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := bootloader.Run(ctx, bootloader.Options{Server: env.URL, Email: dave.Email, ActivationPassword: password,
-		InstallDir: install, NonInteractive: true, Executable: exe}); err != nil {
+		InstallDir: install, NonInteractive: true, Executable: standInExecutable(t)}); err != nil {
 		t.Fatalf("the bootloader's activation as dave: %v", err)
 	}
 	got, err := os.ReadFile(filepath.Join(install, "apps", appName, installed.name))

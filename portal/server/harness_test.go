@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"provportal/portal"
 	"provportal/portal/auth"
@@ -24,23 +26,34 @@ var cheapHash = auth.Params{Memory: 64, Time: 1, Threads: 1}
 
 const adminPassword = "correct-horse-battery"
 
-// backends runs fn once on SQLite and once on PostgreSQL.
-func backends(t *testing.T, fn func(t *testing.T, open func(t *testing.T) *gormstore.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, func(t *testing.T) *gormstore.Store {
-			return openStore(t, gormstore.Config{SQLitePath: testdb.SQLitePath(t)})
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		fn(t, func(t *testing.T) *gormstore.Store {
-			return openStore(t, gormstore.Config{DatabaseURL: testdb.PostgresURL(t)})
-		})
-	})
+// databases are the backends the portal is tested and measured on.
+var databases = []struct {
+	name string
+	cfg  func(t testing.TB) gormstore.Config
+}{
+	{"sqlite", func(t testing.TB) gormstore.Config { return gormstore.Config{SQLitePath: testdb.SQLitePath(t)} }},
+	{"postgres", func(t testing.TB) gormstore.Config { return gormstore.Config{DatabaseURL: testdb.PostgresURL(t)} }},
 }
 
-func openStore(t *testing.T, cfg gormstore.Config) *gormstore.Store {
+// backends runs fn once on SQLite and once on PostgreSQL.
+func backends(t *testing.T, fn func(t *testing.T, open func(t *testing.T) *gormstore.Store)) {
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, func(t *testing.T) *gormstore.Store { return openStore(t, db.cfg(t)) })
+		})
+	}
+}
+
+// benchBackends runs fn as a sub-benchmark on SQLite and on PostgreSQL,
+// each run with a migrated store of its own.
+func benchBackends(b *testing.B, fn func(b *testing.B, st *gormstore.Store)) {
+	for _, db := range databases {
+		b.Run(db.name, func(b *testing.B) { fn(b, openStore(b, db.cfg(b))) })
+	}
+}
+
+func openStore(t testing.TB, cfg gormstore.Config) *gormstore.Store {
 	t.Helper()
 	st, err := gormstore.Open(cfg)
 	if err != nil {
@@ -51,6 +64,29 @@ func openStore(t *testing.T, cfg gormstore.Config) *gormstore.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// waitFor waits for cond, failing the test when it does not come.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// standInExecutable is a file for the bootloader library to take as its
+// own executable, which it copies into the install folder.
+func standInExecutable(t testing.TB) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "bootloader-under-test")
+	if err := os.WriteFile(exe, []byte("a stand-in executable"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
 }
 
 // portalEnv is a portal served on loopback with an administrator logged on.

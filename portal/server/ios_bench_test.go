@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
@@ -20,15 +19,7 @@ import (
 // for a user with a passcode, a restriction, a Wi-Fi network, an e-mail
 // account and a web clip.
 func BenchmarkIOSEnrolment(b *testing.B) {
-	st, err := gormstore.Open(gormstore.Config{SQLitePath: testdb.SQLitePath(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	e := newPortal(b, st)
+	e := newPortal(b, openStore(b, gormstore.Config{SQLitePath: testdb.SQLitePath(b)}))
 	_, token, _ := iosUser(b, e)
 	link := e.URL + "/p/" + token
 	phone := newTestPhone(b)

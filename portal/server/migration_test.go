@@ -1,23 +1,21 @@
 package server
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"provportal/packages"
+	"provportal/packages/bundle/bundletest"
 	"provportal/portal"
 	"provportal/portal/deviceapi"
 	"provportal/portal/gormstore"
@@ -26,51 +24,20 @@ import (
 // unpackMigration reads a migration package into name -> bytes.
 func unpackMigration(t *testing.T, res *response) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
+	var files map[string]bundletest.File
 	switch ct := res.Header.Get("Content-Type"); ct {
 	case "application/gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(res.Body))
-		if err != nil {
-			t.Fatalf("the .tar.gz is not gzip: %v", err)
-		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				return out
-			}
-			if err != nil {
-				t.Fatalf("tar: %v", err)
-			}
-			out[h.Name], _ = io.ReadAll(tr)
-		}
+		files = bundletest.UntarGz(t, res.Body)
 	case "application/zip":
-		zr, err := zip.NewReader(bytes.NewReader(res.Body), int64(len(res.Body)))
-		if err != nil {
-			t.Fatalf("not a zip: %v", err)
-		}
-		for _, f := range zr.File {
-			rc, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[f.Name], _ = io.ReadAll(rc)
-			rc.Close()
-		}
-		return out
+		files = bundletest.Unzip(t, res.Body)
 	default:
 		t.Fatalf("Content-Type %q, want application/gzip or application/zip", ct)
 	}
-	return nil
-}
-
-func readStamp(t *testing.T, exe []byte) *packages.BootConfig {
-	t.Helper()
-	cfg, err := packages.ReadStamp(bytes.NewReader(exe), int64(len(exe)))
-	if err != nil {
-		t.Fatalf("the packaged bootloader carries no stamp: %v", err)
+	out := map[string][]byte{}
+	for name, f := range files {
+		out[name] = f.Body
 	}
-	return cfg
+	return out
 }
 
 func TestMigrationPackageRequests(t *testing.T) {
@@ -155,9 +122,9 @@ func TestMigrationPackageContents(t *testing.T) {
 		files := unpackMigration(t, res)
 		bl := files["bootloader-linux-amd64"]
 		if !bytes.HasPrefix(bl, []byte("MZ stand-in for linux-amd64")) {
-			t.Fatalf("entries %v: no linux-amd64 bootloader", keysOf(files))
+			t.Fatalf("entries %v: no linux-amd64 bootloader", slices.Sorted(maps.Keys(files)))
 		}
-		stamp := readStamp(t, bl)
+		stamp := bundletest.Stamp(t, bl)
 		if stamp.PortalURL != e.URL || stamp.Fingerprint != e.Srv.Fingerprint() || stamp.Alias != "" || len(stamp.Migration) < 40 {
 			t.Errorf("stamp %+v, want portal %s, fingerprint %s and a long secret", stamp, e.URL, e.Srv.Fingerprint())
 		}
@@ -199,10 +166,10 @@ func TestMigrationPackageContents(t *testing.T) {
 		files = unpackMigration(t, res)
 		for _, name := range []string{"install.ps1", "install.cmd", "bootloader-windows-amd64.exe", packages.SettingsFile} {
 			if files[name] == nil {
-				t.Errorf("windows package lacks %s: %v", name, keysOf(files))
+				t.Errorf("windows package lacks %s: %v", name, slices.Sorted(maps.Keys(files)))
 			}
 		}
-		win := readStamp(t, files["bootloader-windows-amd64.exe"])
+		win := bundletest.Stamp(t, files["bootloader-windows-amd64.exe"])
 		if win.Alias != "acme@example.com" || win.PortalURL != "" || win.Migration == "" || win.Migration == stamp.Migration || win.Legacy != nil {
 			t.Errorf("windows stamp %+v", win)
 		}
@@ -238,7 +205,7 @@ func TestMigrationPackageLogon(t *testing.T) {
 		e.as("POST", "/api/v1/users", map[string]any{"username": "frank", "password": "Frank-pass-31415"}).want(http.StatusCreated)
 		secretOf := func() (string, string) {
 			res := e.as("POST", "/api/v1/migration-packages", `{"platform":"linux-amd64","host":"127.0.0.1","port":8080}`).want(http.StatusOK)
-			return readStamp(t, unpackMigration(t, res)["bootloader-linux-amd64"]).Migration, res.Header.Get("X-Migration-Package-Id")
+			return bundletest.Stamp(t, unpackMigration(t, res)["bootloader-linux-amd64"]).Migration, res.Header.Get("X-Migration-Package-Id")
 		}
 		logon := func(password, secret string) *response {
 			return e.call("POST", "/device/v1/logon", "", packages.LogonRequest{Username: "frank", Password: password, Migration: secret,
@@ -302,21 +269,13 @@ func mustAtoi(t *testing.T, s string) int {
 	return n
 }
 
-func keysOf(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
 func TestMigrationPackageCarriesThePortalsRelay(t *testing.T) {
 	backends(t, func(t *testing.T, open func(t *testing.T) *gormstore.Store) {
 		e := newPortal(t, open(t), func(c *Config) { c.RelayURL, c.Alias = "https://relay.example.com", "acme@example.com" })
 		fakeBootloaders(t, e.cfg.BootloaderDir)
 		res := e.as("POST", "/api/v1/migration-packages", `{"platform":"darwin-arm64","alias":"Acme@Example.com"}`).want(http.StatusOK)
 		files := unpackMigration(t, res)
-		stamp := readStamp(t, files["bootloader-darwin-arm64"])
+		stamp := bundletest.Stamp(t, files["bootloader-darwin-arm64"])
 		if stamp.Alias != "acme@example.com" || stamp.Relay != "https://relay.example.com" || stamp.PortalURL != "" || stamp.Fingerprint != e.Srv.Fingerprint() {
 			t.Errorf("stamp %+v, want the alias in lower case with the portal's relay", stamp)
 		}

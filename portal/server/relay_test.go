@@ -22,6 +22,7 @@ import (
 	"provportal/portal"
 	"provportal/portal/gormstore"
 	"provportal/portal/relay"
+	"provportal/portal/relay/relaytest"
 	"provportal/portal/testdb"
 )
 
@@ -90,87 +91,6 @@ func newRelayedPortal(t *testing.T) *relayedPortal {
 	return p
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// recordingTap forwards TCP connections to target and records every byte.
-type recordingTap struct {
-	addr string
-	mu   sync.Mutex
-	rec  bytes.Buffer
-}
-
-func newRecordingTap(t *testing.T, target string) *recordingTap {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := &recordingTap{addr: ln.Addr().String()}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, u)
-			mu.Unlock()
-			go tp.copy(u, c)
-			go tp.copy(c, u)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return tp
-}
-
-func (tp *recordingTap) copy(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			tp.mu.Lock()
-			tp.rec.Write(buf[:n])
-			tp.mu.Unlock()
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			dst.(*net.TCPConn).CloseWrite()
-			return
-		}
-	}
-}
-
-func (tp *recordingTap) recorded() []byte {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return bytes.Clone(tp.rec.Bytes())
-}
-
 // relayedUser makes frank with an app holding marker, and returns his password.
 func relayedUser(t *testing.T, p *relayedPortal, marker string) string {
 	t.Helper()
@@ -182,23 +102,15 @@ func relayedUser(t *testing.T, p *relayedPortal, marker string) string {
 	return password
 }
 
-func standInExecutable(t *testing.T) string {
-	exe := filepath.Join(t.TempDir(), "bootloader-under-test")
-	if err := os.WriteFile(exe, []byte("a stand-in executable"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return exe
-}
-
 func TestBootloaderInstallsThroughTheRelay(t *testing.T) {
 	p := newRelayedPortal(t)
 	marker := fmt.Sprintf("relay-marker-%d", time.Now().UnixNano())
 	password := relayedUser(t, p, marker)
-	tap := newRecordingTap(t, strings.TrimPrefix(p.relayURL, "http://"))
+	tap := relaytest.StartTap(t, strings.TrimPrefix(p.relayURL, "http://"))
 
 	install := filepath.Join(t.TempDir(), "install")
 	var out bytes.Buffer
-	o := bootloader.Options{Alias: relayAlias, Relay: "http://" + tap.addr, Username: "frank", Password: password,
+	o := bootloader.Options{Alias: relayAlias, Relay: "http://" + tap.Addr, Username: "frank", Password: password,
 		InstallDir: install, NonInteractive: true, Executable: standInExecutable(t), Stdout: &out}
 	// No fingerprint: the key the portal's TLS shows is trusted on first
 	// use, and must be the key its manifests are signed with.
@@ -215,11 +127,11 @@ func TestBootloaderInstallsThroughTheRelay(t *testing.T) {
 	var id struct{ Alias, Relay, Fingerprint, PortalURL string }
 	b, _ := os.ReadFile(filepath.Join(install, "device.json"))
 	json.Unmarshal(b, &id)
-	if id.Alias != relayAlias || id.Relay != "http://"+tap.addr || id.Fingerprint != p.Srv.Fingerprint() || id.PortalURL != "" {
+	if id.Alias != relayAlias || id.Relay != "http://"+tap.Addr || id.Fingerprint != p.Srv.Fingerprint() || id.PortalURL != "" {
 		t.Errorf("device.json remembers %s, want the alias, the relay and the key", b)
 	}
 
-	rec := tap.recorded()
+	rec := tap.Recorded()
 	if len(rec) < 4096*len(marker) {
 		t.Fatalf("the tap recorded %d bytes: the install did not go through it", len(rec))
 	}
