@@ -202,10 +202,17 @@ func pathForms(p string) []string {
 	return forms
 }
 
+// caseInsensitive says whether file names here ignore case, as Windows's
+// and (by default) macOS's do: /users/alice there is /Users/alice.
+var caseInsensitive = runtime.GOOS == "windows" || runtime.GOOS == "darwin"
+
 // within says whether child is parent or lies inside it.
 func within(child, parent string) bool {
 	if child == "" || parent == "" {
 		return false
+	}
+	if caseInsensitive {
+		child, parent = strings.ToLower(child), strings.ToLower(parent)
 	}
 	rel, err := filepath.Rel(parent, child)
 	if err != nil {
@@ -219,7 +226,7 @@ func within(child, parent string) bool {
 
 func samePath(a, b string) bool {
 	a, b = filepath.Clean(a), filepath.Clean(b)
-	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+	if caseInsensitive {
 		return strings.EqualFold(a, b)
 	}
 	return a == b

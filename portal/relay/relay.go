@@ -104,7 +104,10 @@ func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           r.Handler(),
 		ReadHeaderTimeout: r.cfg.HandshakeTimeout,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+		// Without it a kept-alive connection waits for its next request
+		// for ever: anyone could hold the relay's sockets after one /healthz.
+		IdleTimeout: r.cfg.HandshakeTimeout,
+		ErrorLog:    slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
