@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -65,6 +66,8 @@ func flags(cfg *relay.Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("relay serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", env("RELAY_ADDR", cfg.Addr), "address to listen on, for portals and bootloaders alike (RELAY_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data-dir", env("RELAY_DATA_DIR", cfg.DataDir), "data directory: bindings.json, and the optional aliases.json (RELAY_DATA_DIR)")
+	fs.IntVar(&cfg.MaxPerAddress, "max-conns-per-address", envInt("RELAY_MAX_CONNS_PER_ADDRESS", cfg.MaxPerAddress), "device connections open at once from one address; 0: 64 (RELAY_MAX_CONNS_PER_ADDRESS)")
+	fs.IntVar(&cfg.MaxPerAlias, "max-conns-per-alias", envInt("RELAY_MAX_CONNS_PER_ALIAS", cfg.MaxPerAlias), "device connections open at once to one alias; 0: 4096 (RELAY_MAX_CONNS_PER_ALIAS)")
 	return fs
 }
 
@@ -74,6 +77,13 @@ type usageError struct{ error }
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
 	}
 	return def
 }

@@ -78,7 +78,7 @@ type testRelay struct {
 }
 
 // startRelay serves a relay with its data in dir, on addr ("" for any port).
-func startRelay(t testing.TB, dir, addr string) *testRelay {
+func startRelay(t testing.TB, dir, addr string, configure ...func(*relay.Config)) *testRelay {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -90,6 +90,9 @@ func startRelay(t testing.TB, dir, addr string) *testRelay {
 	log, buf := newLog()
 	cfg := relay.Defaults()
 	cfg.DataDir, cfg.Addr = dir, ln.Addr().String()
+	for _, f := range configure {
+		f(&cfg)
+	}
 	r, err := relay.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stopping relay waits for requests
 	// that are not relayed connections (health, metrics).
 	ShutdownTimeout time.Duration
+	// MaxPerAddress and MaxPerAlias bound the device connections open at
+	// once from one address and to one alias; 0 means the defaults.
+	MaxPerAddress, MaxPerAlias int
 }
 
 // Defaults returns the configuration a relay has when nothing is set.
@@ -60,6 +63,8 @@ type Relay struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 
+	limit    *connLimit
+
 	mu      sync.Mutex
 	portals map[string]*attachedPortal
 	closed  bool
@@ -84,8 +89,15 @@ func New(cfg Config, log *slog.Logger) (*Relay, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	perAddress, perAlias := cfg.MaxPerAddress, cfg.MaxPerAlias
+	if perAddress <= 0 {
+		perAddress = defaultMaxPerAddress
+	}
+	if perAlias <= 0 {
+		perAlias = defaultMaxPerAlias
+	}
 	return &Relay{cfg: cfg, log: log, bindings: b, metrics: newMetrics(reg), registry: reg,
-		portals: map[string]*attachedPortal{}}, nil
+		limit: newConnLimit(perAddress, perAlias), portals: map[string]*attachedPortal{}}, nil
 }
 
 // Handler is every route of the relay's one port.
@@ -358,6 +370,13 @@ func (r *Relay) connect(w http.ResponseWriter, req *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, notConnected)
 		return
 	}
+	release, why := r.limit.acquire(req.RemoteAddr, alias)
+	if release == nil {
+		r.metrics.connects.WithLabelValues(connectRefused).Inc()
+		refuse(w, http.StatusTooManyRequests, why)
+		return
+	}
+	defer release()
 	stream, err := p.session.OpenStream()
 	if err == nil {
 		stream.SetWriteDeadline(time.Now().Add(r.cfg.HandshakeTimeout))

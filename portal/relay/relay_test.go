@@ -472,3 +472,37 @@ func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
 		t.Errorf("idle kept-alive connection: got %v, want the relay to close it (EOF)", err)
 	}
 }
+
+// TestDeviceConnectionsAreCapped: one address may hold only so many device
+// connections at once; the next is refused at once with the reason, and a
+// place freed is a place taken again.
+func TestDeviceConnectionsAreCapped(t *testing.T) {
+	r := startRelay(t, t.TempDir(), "", func(c *relay.Config) { c.MaxPerAddress = 2 })
+	p := startPortal(t, "capped", r.URL, alias, newKey(t))
+	held(t, r, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var open []net.Conn
+	for range 2 {
+		c, err := upgrade(ctx, r.URL, alias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		open = append(open, c)
+	}
+	_, err := upgrade(ctx, r.URL, alias)
+	var re *refusedError
+	if !errors.As(err, &re) || re.Status != http.StatusTooManyRequests || !strings.Contains(re.Reason, "too many connections from this address") {
+		t.Fatalf("a third connection: %v, want 429 naming the address's connections", err)
+	}
+	open[0].Close()
+	eventually(t, "the closed connection's place is free again", func() bool {
+		c, err := upgrade(ctx, r.URL, alias)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+}
