@@ -63,7 +63,7 @@ type Relay struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 
-	limit    *connLimit
+	limit *connLimit
 
 	mu      sync.Mutex
 	portals map[string]*attachedPortal
