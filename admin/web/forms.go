@@ -126,6 +126,18 @@ func statusFilter(ec echo.Context, known []string, noun string) (status string, 
 	return status, choices, problem
 }
 
+// statusForm is what the "status-filter" template draws: a list's status
+// select, with the message when the status asked for was refused.
+type statusForm struct {
+	Action, Label string
+	Statuses      []statusChoice
+	QueryError    string
+}
+
+func newStatusForm(action, label string, statuses []statusChoice, queryError string) statusForm {
+	return statusForm{Action: action, Label: label, Statuses: statuses, QueryError: queryError}
+}
+
 // listCode is a list page's status: 422 when its query string was refused.
 func listCode(queryError string) int {
 	if queryError != "" {

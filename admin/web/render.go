@@ -36,6 +36,7 @@ func newRenderer(fsys fs.FS, as assets) (*renderer, error) {
 		"ago":         ago,
 		"bytes":       humanBytes,
 		"when":        when,
+		"statusForm":  newStatusForm,
 	}
 	base, err := template.New(path.Base(layoutFile)).Funcs(funcs).ParseFS(fsys, layoutFile)
 	if err != nil {
